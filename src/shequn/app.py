@@ -1,0 +1,72 @@
+"""The composition root: the one place that builds settings, database and pipeline.
+
+Everything else receives what it needs as arguments; nothing reaches for a
+global. The CLI, the web app (later) and the tests all start here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from shequn.config import Settings, load_settings
+from shequn.db.engine import WRITE, make_engine
+from shequn.db.migrate import require_current, upgrade
+from shequn.features.community.membership import MembershipProcessor
+from shequn.features.community.setup import CommunityRef, ensure_community
+from shequn.features.processor import Processor
+from shequn.kit.clock import Clock, SystemClock
+from shequn.runtime.ingest import Ingestor
+
+
+def default_processors() -> list[Processor[Any]]:
+    """The processors every ingest runs, in order."""
+    return [MembershipProcessor()]
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, *, clock: Clock | None = None) -> App:
+        settings = settings or load_settings()
+        engine = make_engine(settings.database_url, echo=settings.echo_sql)
+        return cls(settings=settings, engine=engine, clock=clock or SystemClock())
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+    def check_schema(self) -> None:
+        require_current(self.engine)
+
+    def community(self, name: str, *, timezone: str | None = None) -> CommunityRef:
+        with self.engine.connect() as conn:
+            conn.execution_options(**WRITE)
+            with conn.begin():
+                return ensure_community(
+                    conn, name, now=self.clock.now(), timezone=timezone or self.settings.timezone
+                )
+
+    def ingestor(
+        self,
+        community: CommunityRef,
+        processors: Sequence[Processor[Any]] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> Ingestor:
+        return Ingestor(
+            self.engine,
+            community,
+            default_processors() if processors is None else processors,
+            batch_size=batch_size or self.settings.ingest_batch_size,
+            clock=self.clock,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Communities, groups, members: who is where, with which role, title and number."""

@@ -1,0 +1,1 @@
+"""Tiny pure helpers shared by every layer: clock, errors, time zones, ids."""

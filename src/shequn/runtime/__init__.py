@@ -1,0 +1,1 @@
+"""The imperative shell that moves events in and actions out."""

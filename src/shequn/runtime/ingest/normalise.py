@@ -1,0 +1,143 @@
+"""Normalisation: make an Event safe and canonical before it touches the store.
+
+Pure functions. Every refusal names the event (source and source id) and the
+field, so a bad line in a ten-million-row import can be found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from shequn.core import Event, EventType, Message
+from shequn.core.message import Text
+from shequn.kit.errors import InvalidEvent
+
+MAX_ID = 255
+MAX_NAME = 255
+
+#: Types that concern one member in one group: both must be known.
+_NEEDS_GROUP_AND_ACTOR = frozenset({EventType.JOIN, EventType.LEAVE, EventType.MEMBER_UPDATE})
+_REQUIRED_PAYLOAD = {
+    EventType.PURCHASE: "order_id",
+    EventType.ATTEND: "session",
+    EventType.READ: "article",
+}
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL refuses NUL in text and JSON; it is never meaningful in chat.
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _clean_json(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {_clean(str(k)): _clean_json(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise InvalidEvent(f"{where}: {type(value).__name__} is not JSON")
+
+
+def _clean_message(message: Message) -> Message:
+    segments = []
+    changed = False
+    for seg in message.segments:
+        updates = {
+            f.name: _clean(v)
+            for f in fields(seg)
+            if isinstance(v := getattr(seg, f.name), str) and "\x00" in v
+        }
+        if updates:
+            changed = True
+            seg = replace(seg, **updates)
+        if isinstance(seg, Text) and not seg.text:
+            changed = True
+            continue
+        segments.append(seg)
+    return Message(tuple(segments)) if changed else message
+
+
+def _ident(value: Any, name: str, where: str, *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise InvalidEvent(f"{where}: {name} is required")
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = _clean(value).strip()
+    if not value:
+        if required:
+            raise InvalidEvent(f"{where}: {name} is empty")
+        return None
+    if len(value) > MAX_ID:
+        raise InvalidEvent(f"{where}: {name} is longer than {MAX_ID} characters")
+    return value
+
+
+def _name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = _clean(value).strip()
+    return value[:MAX_NAME] or None
+
+
+def normalise(event: Event) -> Event:
+    """Return the canonical form of ``event`` or raise InvalidEvent saying what is wrong."""
+    where = f"event {event.source!r}/{event.source_id!r}"
+    try:
+        etype = EventType(event.type)
+    except ValueError:
+        raise InvalidEvent(f"{where}: unknown type {event.type!r}") from None
+    source = _ident(event.source, "source", where, required=True)
+    source_id = _ident(event.source_id, "source_id", where, required=True)
+    platform = _ident(event.platform, "platform", where, required=True)
+    need = etype in _NEEDS_GROUP_AND_ACTOR
+    group = _ident(event.group, "group", where, required=need)
+    actor = _ident(event.actor, "actor", where, required=need)
+
+    when = event.occurred_at
+    if not isinstance(when, datetime):
+        raise InvalidEvent(f"{where}: occurred_at must be a datetime, got {when!r}")
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidEvent(f"{where}: occurred_at {when.isoformat()} has no time zone")
+    when = when.astimezone(UTC)
+
+    payload = _clean_json(dict(event.payload), f"{where}: payload")
+    required = _REQUIRED_PAYLOAD.get(etype)
+    if required and not payload.get(required):
+        raise InvalidEvent(f"{where}: {etype.value} needs payload.{required}")
+    if etype is EventType.MESSAGE and event.message is None and "message" not in payload:
+        raise InvalidEvent(f"{where}: a message event needs a message")
+    message = _clean_message(event.message) if event.message is not None else None
+
+    return Event(
+        type=etype,
+        platform=platform,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]
+        source_id=source_id,  # type: ignore[arg-type]
+        occurred_at=when,
+        group=group,
+        group_name=_name(event.group_name),
+        actor=actor,
+        actor_name=_name(event.actor_name),
+        message=message,
+        payload=payload,
+    )
+
+
+def unique(events: Iterable[Event]) -> list[Event]:
+    """Drop repeats of the same (source, source_id), keeping the first."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in events:
+        k = e.key
+        if k not in seen:
+            seen.add(k)
+            out.append(e)
+    return out

@@ -1,0 +1,57 @@
+"""Write actions to the outbox inside the caller's transaction.
+
+An action with a key already in the outbox is skipped, not repeated: the same
+cause replayed (a redelivered webhook, a re-run import) never acts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shequn.core import Action
+from shequn.models import OutboxRow, OutboxStatus
+
+_outbox = OutboxRow.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An action ready for the outbox: its key is set, its cause and community known."""
+
+    action: Action
+    community_id: int
+    event_id: int | None = None
+    not_before: datetime | None = None
+
+
+def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int:
+    """Insert the actions; return how many were new."""
+    if not items:
+        return 0
+    rows = []
+    for p in items:
+        if not p.action.key:
+            raise ValueError(f"{p.action.type.value}: an outbox action needs an idempotency key")
+        rows.append(
+            {
+                "community_id": p.community_id,
+                "event_id": p.event_id,
+                "type": p.action.type.value,
+                "action": p.action.to_dict(),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "idempotency_key": p.action.key,
+                "not_before": p.not_before or now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(_outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return conn.execute(stmt, rows).rowcount

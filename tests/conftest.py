@@ -1,0 +1,114 @@
+"""Fixtures shared by the whole suite: an App on SQLite and on PostgreSQL.
+
+PostgreSQL is used when ``SHEQUN_TEST_POSTGRES_URL`` is set or a server answers
+at 127.0.0.1:5432 (user postgres, database test). Each test session gets its
+own freshly migrated database, and every test starts from empty tables. With
+``CI=true`` an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shequn.app import App
+from shequn.config import Settings
+from shequn.db.base import Base
+from shequn.kit.clock import FrozenClock
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _pg_admin_url() -> str:
+    url = os.environ.get("SHEQUN_TEST_POSTGRES_URL", DEFAULT_PG)
+    return Settings(database_url=url).database_url
+
+
+def _pg_unavailable_reason() -> str | None:
+    url = _pg_admin_url()
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to reach it means: no server here
+        return f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A freshly migrated PostgreSQL database of this test session's own."""
+    reason = _pg_unavailable_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"shequn_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    app = App.create(Settings(database_url=url))
+    app.migrate()
+    app.close()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    app = App.create(Settings(database_url=f"sqlite:///{path}"))
+    app.migrate()
+    app.close()
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "shequn.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def app(db_url: str, clock: FrozenClock) -> Iterator[App]:
+    application = App.create(Settings(database_url=db_url), clock=clock)
+    try:
+        yield application
+    finally:
+        application.close()
