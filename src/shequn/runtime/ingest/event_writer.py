@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+import orjson
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -130,7 +131,7 @@ class PostgresEventWriter:
     def _insert(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         stmt = (
             pg_insert(_event)
-            .values([r._asdict() for r in rows])
+            .values([{**r._asdict(), "payload": orjson.loads(r.payload)} for r in rows])
             .on_conflict_do_nothing(index_elements=["source", "source_id"])
             .returning(_event.c.id, _event.c.source, _event.c.source_id)
         )

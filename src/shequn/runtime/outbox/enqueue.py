@@ -53,5 +53,9 @@ def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int
             }
         )
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return conn.execute(stmt, rows).rowcount
+    stmt = (
+        insert(_outbox)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_outbox.c.id)
+    )
+    return len(conn.execute(stmt, rows).all())

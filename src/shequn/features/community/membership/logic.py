@@ -117,3 +117,24 @@ def transition(seat: Seat | None, event: Event, next_number: int) -> Seat | None
             return replace(seat, joined_at=t, left_at=None)
         return seat
     return seat
+
+
+def combine(a: Seat, b: Seat) -> Seat:
+    """One seat for two records of the same person in one group (after a member merge).
+
+    The person keeps the earliest number and join, the higher role, whichever
+    title and card exist (``a``'s first), and is present if either record is.
+    """
+    first = a if (a.joined_at, a.number) <= (b.joined_at, b.number) else b
+    present = a.present or b.present
+    left = None if present else max(a.left_at, b.left_at)  # type: ignore[type-var]
+    role = max((a.role, b.role), key=lambda r: Role(r).rank if r in Role else 0)
+    return Seat(
+        number=min(a.number, b.number),
+        role=role,
+        joined_at=min(a.joined_at, b.joined_at),
+        left_at=left,
+        title=a.title or b.title,
+        card_name=a.card_name or b.card_name,
+        entry_source=first.entry_source,
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``shequn bench NAME``; each ends with one JSON line holding ``ratio``."""

@@ -1,0 +1,76 @@
+"""``shequn demo``: a living community on SQLite in one command."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+from sqlalchemy import exists, select
+
+from shequn.cli.common import console, open_app
+from shequn.cli.simulate import run_simulation, today_in
+from shequn.features.community.summary import GroupSummary, group_summaries
+from shequn.models import Community, EventRow
+from shequn.simulator import SimConfig
+
+
+def _summary_table(title: str, rows: list[GroupSummary]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name, justify in [
+        ("group", "left"),
+        ("platform", "left"),
+        ("members", "right"),
+        ("messages", "right"),
+        ("speakers", "right"),
+        ("joins", "right"),
+        ("leaves", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(
+            r.name,
+            r.platform,
+            f"{r.members:,}",
+            f"{r.messages:,}",
+            f"{r.speakers:,}",
+            f"{r.joins:,}",
+            f"{r.leaves:,}",
+        )
+    if rows:
+        table.add_section()
+        table.add_row(
+            "all groups",
+            "",
+            *(f"{sum(getattr(r, f) for r in rows):,}" for f in ("members", "messages")),
+            "",
+            *(f"{sum(getattr(r, f) for r in rows):,}" for f in ("joins", "leaves")),
+        )
+    return table
+
+
+def demo(
+    groups: int = typer.Option(20, min=1, help="Groups to simulate when the database is empty."),
+    members: int = typer.Option(5000, min=1, help="People to simulate."),
+    days: int = typer.Option(90, min=1, help="Days of history to simulate."),
+    seed: int = typer.Option(7, help="Random seed."),
+) -> None:
+    """Migrate the database, simulate a community if it is empty, and show it."""
+    started = time.perf_counter()
+    with open_app() as app:
+        app.migrate()
+        with app.engine.connect() as conn:
+            empty = not conn.execute(select(exists().where(EventRow.id.is_not(None)))).scalar()
+        if empty:
+            tz = app.settings.timezone
+            config = SimConfig(
+                groups=groups, members=members, days=days, seed=seed, end=today_in(tz), timezone=tz
+            )
+            run_simulation(app, config)
+        with app.engine.connect() as conn:
+            communities = conn.execute(select(Community.id, Community.name)).all()
+            for cid, name in communities:
+                console.print(_summary_table(name, group_summaries(conn, cid)))
+    console.print(
+        f"database: {app.settings.database_url}  ready in {time.perf_counter() - started:.1f} s"
+    )
