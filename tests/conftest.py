@@ -29,13 +29,13 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _pg_admin_url() -> str:
+def pg_admin_url() -> str:
     url = os.environ.get("SHEQUN_TEST_POSTGRES_URL", DEFAULT_PG)
     return Settings(database_url=url).database_url
 
 
 def _pg_unavailable_reason() -> str | None:
-    url = _pg_admin_url()
+    url = pg_admin_url()
     try:
         engine = create_engine(url, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
@@ -54,11 +54,11 @@ def pg_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"CI=true but {reason}")
         pytest.skip(reason)
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
     name = f"shequn_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    url = make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
     app = App.create(Settings(database_url=url))
     app.migrate()
     app.close()

@@ -8,7 +8,7 @@ a rule written once works on every platform.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -130,6 +130,22 @@ Segment = Text | Mention | Image | File | Link | Sticker | Face | Media | Quote 
 _KINDS: dict[str, type] = {
     cls.kind: cls for cls in (Text, Mention, Image, File, Link, Sticker, Face, Media, Quote, Poll)
 }
+#: Field names per segment class, computed once: ``dataclasses.fields`` and
+#: ``asdict`` are too slow for the ingest path, which serialises every message.
+FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in _KINDS.values()
+}
+
+
+def segment_to_dict(segment: Segment) -> dict[str, Any]:
+    """The JSON form of a segment: its kind and every field that is set."""
+    out: dict[str, Any] = {"kind": segment.kind}
+    for name in FIELD_NAMES[type(segment)]:
+        value = getattr(segment, name)
+        if value is None or value is False or value == ():
+            continue
+        out[name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def segment_from_dict(data: Mapping[str, Any]) -> Segment:
@@ -176,14 +192,7 @@ class Message:
         return [s for s in self.segments if isinstance(s, kind)]
 
     def to_list(self) -> list[dict[str, Any]]:
-        out = []
-        for s in self.segments:
-            d = {k: v for k, v in asdict(s).items() if v is not None and v != () and v is not False}
-            if isinstance(s, Poll):
-                d["options"] = list(s.options)
-            d["kind"] = s.kind
-            out.append(d)
-        return out
+        return [segment_to_dict(s) for s in self.segments]
 
     @classmethod
     def from_list(cls, items: Iterable[Mapping[str, Any]]) -> Message:

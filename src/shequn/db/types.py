@@ -48,5 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def sqlite_datetime(value: datetime) -> str:
-    """The text SQLite stores for an aware instant (matches UTCDateTime's binding)."""
-    return value.astimezone(UTC).strftime(SQLITE_DATETIME_FORMAT)
+    """The text SQLite stores for an aware instant (what UTCDateTime's binding writes).
+
+    ``isoformat`` with a space and microseconds gives exactly SQLITE_DATETIME_FORMAT,
+    several times faster than ``strftime`` on the bulk path.
+    """
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -8,24 +8,19 @@ per batch per platform costs little next to the events themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from shequn.db.bulk import one_of
 from shequn.models import Group, Identity, Member
 
-CHUNK = 900
 _group = Group.__table__
 _identity = Identity.__table__
 _member = Member.__table__
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _by_platform(keys: Mapping[tuple[str, str], Any]) -> dict[str, list[str]]:
@@ -58,19 +53,19 @@ def resolve_groups(
     """Find or create a group for each (platform, external id); ``wanted`` maps to a name."""
     found: dict[tuple[str, str], GroupRef] = {}
     unnamed: list[dict[str, Any]] = []
+    dialect = conn.dialect.name
     for platform, externals in _by_platform(wanted).items():
-        for chunk in _chunks(externals):
-            rows = conn.execute(
-                select(_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name)
-                .where(_group.c.workspace_id == workspace_id)
-                .where(_group.c.platform == platform)
-                .where(_group.c.external_id.in_(chunk))
-            )
-            for gid, cid, ext, name in rows:
-                found[(platform, ext)] = GroupRef(gid, cid)
-                new_name = wanted[(platform, ext)]
-                if not name and new_name:
-                    unnamed.append({"gid": gid, "new_name": new_name})
+        rows = conn.execute(
+            select(_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name)
+            .where(_group.c.workspace_id == workspace_id)
+            .where(_group.c.platform == platform)
+            .where(one_of(dialect, _group.c.external_id, externals))
+        )
+        for gid, cid, ext, name in rows:
+            found[(platform, ext)] = GroupRef(gid, cid)
+            new_name = wanted[(platform, ext)]
+            if not name and new_name:
+                unnamed.append({"gid": gid, "new_name": new_name})
     if unnamed:
         conn.execute(
             update(_group)
@@ -111,24 +106,24 @@ def resolve_identities(
     """Find or create an identity (and, for a new one, its member) for each account."""
     found: dict[tuple[str, str], IdentityRef] = {}
     renamed: list[dict[str, Any]] = []
+    dialect = conn.dialect.name
     for platform, externals in _by_platform(wanted).items():
-        for chunk in _chunks(externals):
-            rows = conn.execute(
-                select(
-                    _identity.c.id,
-                    _identity.c.member_id,
-                    _identity.c.external_id,
-                    _identity.c.display_name,
-                )
-                .where(_identity.c.workspace_id == workspace_id)
-                .where(_identity.c.platform == platform)
-                .where(_identity.c.external_id.in_(chunk))
+        rows = conn.execute(
+            select(
+                _identity.c.id,
+                _identity.c.member_id,
+                _identity.c.external_id,
+                _identity.c.display_name,
             )
-            for iid, mid, ext, name in rows:
-                found[(platform, ext)] = IdentityRef(iid, mid)
-                new_name = wanted[(platform, ext)]
-                if new_name and new_name != name:
-                    renamed.append({"iid": iid, "new_name": new_name})
+            .where(_identity.c.workspace_id == workspace_id)
+            .where(_identity.c.platform == platform)
+            .where(one_of(dialect, _identity.c.external_id, externals))
+        )
+        for iid, mid, ext, name in rows:
+            found[(platform, ext)] = IdentityRef(iid, mid)
+            new_name = wanted[(platform, ext)]
+            if new_name and new_name != name:
+                renamed.append({"iid": iid, "new_name": new_name})
     if renamed:
         conn.execute(
             update(_identity)

@@ -14,7 +14,6 @@ a duplicate):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -26,7 +25,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from shequn.db.engine import Capabilities
 from shequn.db.types import sqlite_datetime
 from shequn.models import EventRow
-from shequn.runtime.ingest.directory import CHUNK
 
 _event = EventRow.__table__
 
@@ -55,48 +53,36 @@ class EventWriter(Protocol):
 
 
 class SqliteEventWriter:
-    def _existing(self, conn: Connection, rows: Sequence[EventValues]) -> set[tuple[str, str]]:
-        by_source: dict[str, list[str]] = defaultdict(list)
-        for r in rows:
-            by_source[r.source].append(r.source_id)
-        seen: set[tuple[str, str]] = set()
-        for source, ids in by_source.items():
-            for i in range(0, len(ids), CHUNK):
-                chunk = ids[i : i + CHUNK]
-                found = conn.execute(
-                    select(_event.c.source_id)
-                    .where(_event.c.source == source)
-                    .where(_event.c.source_id.in_(chunk))
-                ).scalars()
-                seen.update((source, sid) for sid in found)
-        return seen
+    """Append under the write lock: ids are assigned here, duplicates ignored by the
+    unique index, and one range scan of the new ids tells which rows went in."""
 
     def write(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
-        existing = self._existing(conn, rows) if rows else set()
-        next_id = conn.execute(select(func.coalesce(func.max(_event.c.id), 0))).scalar_one() + 1
-        ids: list[int | None] = []
-        values = []
-        for r in rows:
-            if (r.source, r.source_id) in existing:
-                ids.append(None)
-                continue
-            ids.append(next_id)
-            values.append(
-                (
-                    next_id,
-                    *r[:5],
-                    sqlite_datetime(r.occurred_at),
-                    *r[6:10],
-                    sqlite_datetime(r.ingested_at),
-                )
+        if not rows:
+            return []
+        first = conn.execute(select(func.coalesce(func.max(_event.c.id), 0))).scalar_one() + 1
+        ingested = {r.ingested_at: sqlite_datetime(r.ingested_at) for r in rows}
+        values = [
+            (
+                first + n,
+                *r[:5],
+                sqlite_datetime(r.occurred_at),
+                *r[6:10],
+                ingested[r.ingested_at],
             )
-            next_id += 1
-        if values:
-            placeholders = ", ".join("?" * (len(COLUMNS) + 1))
-            conn.exec_driver_sql(
-                f"INSERT INTO event (id, {', '.join(COLUMNS)}) VALUES ({placeholders})", values
-            )
-        return ids
+            for n, r in enumerate(rows)
+        ]
+        placeholders = ", ".join("?" * (len(COLUMNS) + 1))
+        conn.exec_driver_sql(
+            f"INSERT OR IGNORE INTO event (id, {', '.join(COLUMNS)}) VALUES ({placeholders})",
+            values,
+        )
+        last = first + len(rows) - 1
+        stored = set(
+            conn.execute(
+                select(_event.c.id).where(_event.c.id >= first).where(_event.c.id <= last)
+            ).scalars()
+        )
+        return [first + n if first + n in stored else None for n in range(len(rows))]
 
 
 _STAGING_DDL = """

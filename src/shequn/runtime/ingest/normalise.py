@@ -7,12 +7,12 @@ field, so a bad line in a ten-million-row import can be found.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from shequn.core import Event, EventType, Message
-from shequn.core.message import Text
+from shequn.core.message import FIELD_NAMES, Text
 from shequn.kit.errors import InvalidEvent
 
 MAX_ID = 255
@@ -32,6 +32,9 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _clean_json(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return _clean(value)
@@ -44,26 +47,60 @@ def _clean_json(value: Any, where: str) -> Any:
     raise InvalidEvent(f"{where}: {type(value).__name__} is not JSON")
 
 
+def _payload(payload: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A clean JSON object; the common flat, clean dict passes through untouched."""
+    if type(payload) is dict and all(
+        type(k) is str
+        and "\x00" not in k
+        and type(v) in _SCALARS
+        and not (type(v) is str and "\x00" in v)
+        for k, v in payload.items()
+    ):
+        return payload
+    return _clean_json(dict(payload), f"{where}: payload")
+
+
 def _clean_message(message: Message) -> Message:
+    """Drop NUL characters and empty text segments; the same object if there are none."""
+    dirty = False
+    for seg in message.segments:
+        if type(seg) is Text and not seg.text:
+            dirty = True
+            break
+        for name in FIELD_NAMES[type(seg)]:
+            v = getattr(seg, name)
+            if type(v) is str and "\x00" in v:
+                dirty = True
+                break
+        if dirty:
+            break
+    if not dirty:
+        return message
     segments = []
-    changed = False
     for seg in message.segments:
         updates = {
-            f.name: _clean(v)
-            for f in fields(seg)
-            if isinstance(v := getattr(seg, f.name), str) and "\x00" in v
+            name: _clean(v)
+            for name in FIELD_NAMES[type(seg)]
+            if type(v := getattr(seg, name)) is str and "\x00" in v
         }
         if updates:
-            changed = True
             seg = replace(seg, **updates)
         if isinstance(seg, Text) and not seg.text:
-            changed = True
             continue
         segments.append(seg)
-    return Message(tuple(segments)) if changed else message
+    return Message(tuple(segments))
 
 
 def _ident(value: Any, name: str, where: str, *, required: bool) -> str | None:
+    if (
+        type(value) is str
+        and value
+        and len(value) <= MAX_ID
+        and "\x00" not in value
+        and not value[0].isspace()
+        and not value[-1].isspace()
+    ):
+        return value  # the common case: already clean
     if value is None:
         if required:
             raise InvalidEvent(f"{where}: {name} is required")
@@ -83,17 +120,26 @@ def _ident(value: Any, name: str, where: str, *, required: bool) -> str | None:
 def _name(value: str | None) -> str | None:
     if value is None:
         return None
-    value = _clean(value).strip()
+    if type(value) is str and len(value) <= MAX_NAME and "\x00" not in value:
+        stripped = value.strip()
+        return stripped or None
+    value = _clean(str(value)).strip()
     return value[:MAX_NAME] or None
 
 
 def normalise(event: Event) -> Event:
-    """Return the canonical form of ``event`` or raise InvalidEvent saying what is wrong."""
+    """Return the canonical form of ``event`` or raise InvalidEvent saying what is wrong.
+
+    An event that is already canonical is returned as is (no copy): most are,
+    and this runs for every event of every import.
+    """
     where = f"event {event.source!r}/{event.source_id!r}"
-    try:
-        etype = EventType(event.type)
-    except ValueError:
-        raise InvalidEvent(f"{where}: unknown type {event.type!r}") from None
+    etype = event.type
+    if type(etype) is not EventType:
+        try:
+            etype = EventType(etype)
+        except ValueError:
+            raise InvalidEvent(f"{where}: unknown type {event.type!r}") from None
     source = _ident(event.source, "source", where, required=True)
     source_id = _ident(event.source_id, "source_id", where, required=True)
     platform = _ident(event.platform, "platform", where, required=True)
@@ -104,18 +150,35 @@ def normalise(event: Event) -> Event:
     when = event.occurred_at
     if not isinstance(when, datetime):
         raise InvalidEvent(f"{where}: occurred_at must be a datetime, got {when!r}")
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise InvalidEvent(f"{where}: occurred_at {when.isoformat()} has no time zone")
-    when = when.astimezone(UTC)
+    if when.tzinfo is not UTC:
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise InvalidEvent(f"{where}: occurred_at {when.isoformat()} has no time zone")
+        when = when.astimezone(UTC)
 
-    payload = _clean_json(dict(event.payload), f"{where}: payload")
+    payload = _payload(event.payload, where)
     required = _REQUIRED_PAYLOAD.get(etype)
     if required and not payload.get(required):
         raise InvalidEvent(f"{where}: {etype.value} needs payload.{required}")
     if etype is EventType.MESSAGE and event.message is None and "message" not in payload:
         raise InvalidEvent(f"{where}: a message event needs a message")
     message = _clean_message(event.message) if event.message is not None else None
+    group_name = _name(event.group_name)
+    actor_name = _name(event.actor_name)
 
+    if (
+        etype is event.type
+        and source is event.source
+        and source_id is event.source_id
+        and platform is event.platform
+        and group is event.group
+        and actor is event.actor
+        and when is event.occurred_at
+        and payload is event.payload
+        and message is event.message
+        and group_name is event.group_name
+        and actor_name is event.actor_name
+    ):
+        return event
     return Event(
         type=etype,
         platform=platform,  # type: ignore[arg-type]
@@ -123,9 +186,9 @@ def normalise(event: Event) -> Event:
         source_id=source_id,  # type: ignore[arg-type]
         occurred_at=when,
         group=group,
-        group_name=_name(event.group_name),
+        group_name=group_name,
         actor=actor,
-        actor_name=_name(event.actor_name),
+        actor_name=actor_name,
         message=message,
         payload=payload,
     )

@@ -58,6 +58,13 @@ def _role(value: object, default: str) -> str:
         return default
 
 
+def _rank(role: str) -> int:
+    try:
+        return Role(role).rank
+    except ValueError:
+        return -1
+
+
 def _seat(event: Event, number: int, *, source: str | None) -> Seat:
     return Seat(
         number=number,
@@ -128,7 +135,7 @@ def combine(a: Seat, b: Seat) -> Seat:
     first = a if (a.joined_at, a.number) <= (b.joined_at, b.number) else b
     present = a.present or b.present
     left = None if present else max(a.left_at, b.left_at)  # type: ignore[type-var]
-    role = max((a.role, b.role), key=lambda r: Role(r).rank if r in Role else 0)
+    role = max((a.role, b.role), key=_rank)
     return Seat(
         number=min(a.number, b.number),
         role=role,

@@ -4,19 +4,19 @@ transition to each event in order, and writes back only what changed."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from shequn.core import Action, StoredEvent
+from shequn.db.bulk import pair_of
 from shequn.features.community.membership.logic import Seat, relevant, transition
 from shequn.models import Group, Membership
 
 _m = Membership.__table__
 _g = Group.__table__
-CHUNK = 900
-_SEAT_COLUMNS = ("number", "role", "joined_at", "left_at", "title", "card_name", "entry_source")
+_SEAT_COLUMNS = tuple(f.name for f in fields(Seat))
 
 
 @dataclass(slots=True)
@@ -52,17 +52,15 @@ class MembershipProcessor:
             .with_for_update()
         ):
             roster.next_number[gid] = roster.first_number[gid] = nxt
-        members = sorted({m for _, m in pairs})
-        for i in range(0, len(members), CHUNK):
-            rows = conn.execute(
-                select(_m.c.id, _m.c.group_id, _m.c.member_id, *(_m.c[c] for c in _SEAT_COLUMNS))
-                .where(_m.c.group_id.in_(groups))
-                .where(_m.c.member_id.in_(members[i : i + CHUNK]))
-            )
-            for row in rows:
-                key = (row.group_id, row.member_id)
-                roster.row_ids[key] = row.id
-                roster.seats[key] = Seat(**{c: getattr(row, c) for c in _SEAT_COLUMNS})
+        rows = conn.execute(
+            select(_m.c.id, _m.c.group_id, _m.c.member_id, *(_m.c[c] for c in _SEAT_COLUMNS))
+            .where(_m.c.group_id.in_(groups))
+            .where(pair_of(conn.dialect.name, _m.c.group_id, _m.c.member_id, sorted(pairs)))
+        )
+        for row in rows:
+            key = (row.group_id, row.member_id)
+            roster.row_ids[key] = row.id
+            roster.seats[key] = Seat(*row[3:])
         return roster
 
     def step(self, roster: Roster, stored: StoredEvent) -> Iterable[Action]:

@@ -1,0 +1,38 @@
+"""A tiny run of each benchmark, so a broken bench is caught by the suite (not its speed)."""
+
+from __future__ import annotations
+
+import orjson
+from conftest import pg_admin_url
+import pytest
+from typer.testing import CliRunner
+
+from shequn.bench.ingest import bench_ingest
+from shequn.cli.main import app
+
+
+def test_ingest_bench_sqlite_reports_its_figures() -> None:
+    figures = bench_ingest("sqlite", 3000, batch_size=500)
+    assert figures["events"] == 3000
+    assert figures["bench"] == "ingest" and figures["db"] == "sqlite"
+    assert figures["events_per_s"] > 0 and figures["floor_events_per_s"] > 0
+    assert 0 < figures["ratio"] < 10
+    assert figures["peak_rss_mb"] > 0
+
+
+@pytest.mark.postgres
+def test_ingest_bench_postgres_reports_its_figures(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHEQUN_BENCH_POSTGRES_URL", pg_admin_url())
+    figures = bench_ingest("postgres", 3000, batch_size=500)
+    assert figures["db"] == "postgres" and figures["events"] == 3000
+    assert figures["ratio"] > 0
+
+
+def test_bench_command_ends_with_one_json_line() -> None:
+    result = CliRunner().invoke(app, ["bench", "ingest", "--events", "1000"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    figures = orjson.loads(last)
+    assert figures["events"] == 1000 and "ratio" in figures
