@@ -8,48 +8,27 @@ own freshly migrated database, and every test starts from empty tables. With
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from factories import START
+from servers import IN_CI, pg_admin_url, pg_unavailable_reason
 from shequn.app import App
 from shequn.config import Settings
 from shequn.db.base import Base
 from shequn.kit.clock import FrozenClock
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def pg_admin_url() -> str:
-    url = os.environ.get("SHEQUN_TEST_POSTGRES_URL", DEFAULT_PG)
-    return Settings(database_url=url).database_url
-
-
-def _pg_unavailable_reason() -> str | None:
-    url = pg_admin_url()
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # any failure to reach it means: no server here
-        return f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {exc}"
-    return None
-
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A freshly migrated PostgreSQL database of this test session's own."""
-    reason = _pg_unavailable_reason()
+    reason = pg_unavailable_reason()
     if reason:
         if IN_CI:
             pytest.fail(f"CI=true but {reason}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import START
-
 from shequn.core import Event, EventType, Message
+
+#: The moment test streams start (a Monday morning, UTC).
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def event(

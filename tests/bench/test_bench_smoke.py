@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import orjson
-from conftest import pg_admin_url
 import pytest
 from typer.testing import CliRunner
 
+from servers import pg_admin_url
 from shequn.bench.ingest import bench_ingest
 from shequn.cli.main import app
 

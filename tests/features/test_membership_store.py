@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import START
+from factories import START, event
 from shequn.app import App
 from shequn.core import EventType
 from shequn.db.engine import WRITE

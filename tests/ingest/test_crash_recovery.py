@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -61,7 +60,9 @@ def run(url: str, *, kill_after: float | None = None) -> bool:
 def fingerprint(url: str) -> dict[str, list[tuple]]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        out = {k: sorted(map(tuple, conn.execute(text(q))), key=repr) for k, q in FINGERPRINT.items()}
+        out = {
+            k: sorted(map(tuple, conn.execute(text(q))), key=repr) for k, q in FINGERPRINT.items()
+        }
     engine.dispose()
     return out
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from factories import event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from factories import event
 from shequn.app import App
 from shequn.core import EventType
 from shequn.models import EventRow, Membership
@@ -53,12 +53,16 @@ def test_any_interleaving_of_duplicates_stores_each_event_once(
         in_db = conn.execute(
             select(func.count()).select_from(EventRow).where(EventRow.source == source)
         ).scalar_one()
-        numbers = conn.execute(
-            select(Membership.number)
-            .join(EventRow, EventRow.group_id == Membership.group_id)
-            .where(EventRow.source == source)
-            .distinct()
-        ).scalars().all()
+        numbers = (
+            conn.execute(
+                select(Membership.number)
+                .join(EventRow, EventRow.group_id == Membership.group_id)
+                .where(EventRow.source == source)
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
     assert in_db == len(originals)
     actors = {e.actor for e in originals}
     assert sorted(numbers) == list(range(1, len(actors) + 1))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from factories import event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from factories import event
 from shequn.app import App
 from shequn.core import Action, ActionType, EventType, Message, StoredEvent
 from shequn.features.community.membership import MembershipProcessor
@@ -46,9 +46,7 @@ def test_each_event_is_stored_once_across_batches_and_modes(app: App) -> None:
 
 def test_groups_identities_and_members_are_created_once(app: App) -> None:
     ingestor = app.ingestor(app.community("c"))
-    ingestor.ingest_many(
-        [event(n, group=f"g{n % 2}", actor=f"u{n % 3}") for n in range(12)]
-    )
+    ingestor.ingest_many([event(n, group=f"g{n % 2}", actor=f"u{n % 3}") for n in range(12)])
     ingestor.ingest(event(100, group="g9", actor="u0"))
     assert count(app, Group) == 3
     assert count(app, Identity) == count(app, Member) == 3

@@ -74,6 +74,11 @@ _REQUIRED: dict[ActionType, tuple[str, ...]] = {
 }
 
 
+def _absent(value: Any) -> bool:
+    # An empty Message is as good as none: there would be nothing to send.
+    return value is None or value == "" or (isinstance(value, Message) and not value)
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """One thing to do. Platform targets are platform ids, as in events.
@@ -95,7 +100,7 @@ class Action:
     key: str | None = None
 
     def __post_init__(self) -> None:
-        missing = [name for name in _REQUIRED[self.type] if getattr(self, name) in (None, "")]
+        missing = [name for name in _REQUIRED[self.type] if _absent(getattr(self, name))]
         if missing:
             raise InvalidAction(f"{self.type.value} needs {', '.join(missing)}")
         if self.duration is not None and self.duration <= timedelta(0):

@@ -161,7 +161,10 @@ def segment_from_dict(data: Mapping[str, Any]) -> Segment:
     values = {k: v for k, v in data.items() if k != "kind"}
     if cls is Poll and "options" in values:
         values["options"] = tuple(values["options"])
-    return cls(**values)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field is missing
+        raise ValueError(f"segment {kind!r}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ class SqliteEventWriter:
         if not rows:
             return []
         first = conn.execute(select(func.coalesce(func.max(_event.c.id), 0))).scalar_one() + 1
-        ingested = {r.ingested_at: sqlite_datetime(r.ingested_at) for r in rows}
+        ingested = {t: sqlite_datetime(t) for t in {r.ingested_at for r in rows}}
         values = [
             (
                 first + n,

@@ -6,6 +6,7 @@ field, so a bad line in a ten-million-row import can be found.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,17 +29,48 @@ _REQUIRED_PAYLOAD = {
 
 
 def _clean(text: str) -> str:
-    # PostgreSQL refuses NUL in text and JSON; it is never meaningful in chat.
-    return text.replace("\x00", "") if "\x00" in text else text
+    """``text`` without NUL and lone surrogates; the very same object when it has neither.
+
+    PostgreSQL refuses NUL in text and JSON, and no encoder writes a lone
+    surrogate (half an emoji cut by an exporter); neither means anything in chat.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
-_SCALARS = (str, int, float, bool, type(None))
+#: The integers the event row's JSON encoder (orjson) can write.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _scalar_ok(v: Any) -> bool:
+    t = type(v)
+    if t is str:
+        return _clean(v) is v
+    if t is int:
+        return _INT_MIN <= v <= _INT_MAX
+    if t is float:
+        return math.isfinite(v)
+    return t is bool or v is None
 
 
 def _clean_json(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return _clean(value)
-    if isinstance(value, bool | int | float) or value is None:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidEvent(f"{where}: integer {value} is out of range")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidEvent(f"{where}: {value} is not a JSON number")
         return value
     if isinstance(value, Mapping):
         return {_clean(str(k)): _clean_json(v, f"{where}.{k}") for k, v in value.items()}
@@ -47,41 +79,41 @@ def _clean_json(value: Any, where: str) -> Any:
     raise InvalidEvent(f"{where}: {type(value).__name__} is not JSON")
 
 
-def _payload(payload: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _payload(payload: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """A clean JSON object; the common flat, clean dict passes through untouched."""
     if type(payload) is dict and all(
-        type(k) is str
-        and "\x00" not in k
-        and type(v) in _SCALARS
-        and not (type(v) is str and "\x00" in v)
-        for k, v in payload.items()
+        type(k) is str and _clean(k) is k and _scalar_ok(v) for k, v in payload.items()
     ):
         return payload
-    return _clean_json(dict(payload), f"{where}: payload")
+    return _clean_json(dict(payload), f"{_where(event)}: payload")
+
+
+def _field_dirty(v: Any) -> bool:
+    if type(v) is str:
+        return _clean(v) is not v
+    return type(v) is tuple and any(type(x) is str and _clean(x) is not x for x in v)
+
+
+def _clean_field(v: Any) -> Any:
+    if type(v) is str:
+        return _clean(v)
+    return tuple(_clean(x) if type(x) is str else x for x in v)
 
 
 def _clean_message(message: Message) -> Message:
-    """Drop NUL characters and empty text segments; the same object if there are none."""
-    dirty = False
-    for seg in message.segments:
-        if type(seg) is Text and not seg.text:
-            dirty = True
-            break
-        for name in FIELD_NAMES[type(seg)]:
-            v = getattr(seg, name)
-            if type(v) is str and "\x00" in v:
-                dirty = True
-                break
-        if dirty:
-            break
-    if not dirty:
+    """Repair text fields and drop empty text segments; the same object if nothing changes."""
+    if not any(
+        (type(seg) is Text and not seg.text)
+        or any(_field_dirty(getattr(seg, name)) for name in FIELD_NAMES[type(seg)])
+        for seg in message.segments
+    ):
         return message
     segments = []
     for seg in message.segments:
         updates = {
-            name: _clean(v)
+            name: _clean_field(v)
             for name in FIELD_NAMES[type(seg)]
-            if type(v := getattr(seg, name)) is str and "\x00" in v
+            if _field_dirty(v := getattr(seg, name))
         }
         if updates:
             seg = replace(seg, **updates)
@@ -91,36 +123,40 @@ def _clean_message(message: Message) -> Message:
     return Message(tuple(segments))
 
 
-def _ident(value: Any, name: str, where: str, *, required: bool) -> str | None:
+def _where(event: Event) -> str:
+    return f"event {event.source!r}/{event.source_id!r}"
+
+
+def _ident(value: Any, name: str, event: Event, *, required: bool) -> str | None:
     if (
         type(value) is str
         and value
         and len(value) <= MAX_ID
-        and "\x00" not in value
+        and _clean(value) is value
         and not value[0].isspace()
         and not value[-1].isspace()
     ):
         return value  # the common case: already clean
     if value is None:
         if required:
-            raise InvalidEvent(f"{where}: {name} is required")
+            raise InvalidEvent(f"{_where(event)}: {name} is required")
         return None
     if not isinstance(value, str):
         value = str(value)
     value = _clean(value).strip()
     if not value:
         if required:
-            raise InvalidEvent(f"{where}: {name} is empty")
+            raise InvalidEvent(f"{_where(event)}: {name} is empty")
         return None
     if len(value) > MAX_ID:
-        raise InvalidEvent(f"{where}: {name} is longer than {MAX_ID} characters")
+        raise InvalidEvent(f"{_where(event)}: {name} is longer than {MAX_ID} characters")
     return value
 
 
 def _name(value: str | None) -> str | None:
     if value is None:
         return None
-    if type(value) is str and len(value) <= MAX_NAME and "\x00" not in value:
+    if type(value) is str and len(value) <= MAX_NAME and _clean(value) is value:
         stripped = value.strip()
         return stripped or None
     value = _clean(str(value)).strip()
@@ -133,34 +169,33 @@ def normalise(event: Event) -> Event:
     An event that is already canonical is returned as is (no copy): most are,
     and this runs for every event of every import.
     """
-    where = f"event {event.source!r}/{event.source_id!r}"
     etype = event.type
     if type(etype) is not EventType:
         try:
             etype = EventType(etype)
         except ValueError:
-            raise InvalidEvent(f"{where}: unknown type {event.type!r}") from None
-    source = _ident(event.source, "source", where, required=True)
-    source_id = _ident(event.source_id, "source_id", where, required=True)
-    platform = _ident(event.platform, "platform", where, required=True)
+            raise InvalidEvent(f"{_where(event)}: unknown type {event.type!r}") from None
+    source = _ident(event.source, "source", event, required=True)
+    source_id = _ident(event.source_id, "source_id", event, required=True)
+    platform = _ident(event.platform, "platform", event, required=True)
     need = etype in _NEEDS_GROUP_AND_ACTOR
-    group = _ident(event.group, "group", where, required=need)
-    actor = _ident(event.actor, "actor", where, required=need)
+    group = _ident(event.group, "group", event, required=need)
+    actor = _ident(event.actor, "actor", event, required=need)
 
     when = event.occurred_at
     if not isinstance(when, datetime):
-        raise InvalidEvent(f"{where}: occurred_at must be a datetime, got {when!r}")
+        raise InvalidEvent(f"{_where(event)}: occurred_at must be a datetime, got {when!r}")
     if when.tzinfo is not UTC:
         if when.tzinfo is None or when.utcoffset() is None:
-            raise InvalidEvent(f"{where}: occurred_at {when.isoformat()} has no time zone")
+            raise InvalidEvent(f"{_where(event)}: occurred_at {when.isoformat()} has no time zone")
         when = when.astimezone(UTC)
 
-    payload = _payload(event.payload, where)
+    payload = _payload(event.payload, event)
     required = _REQUIRED_PAYLOAD.get(etype)
     if required and not payload.get(required):
-        raise InvalidEvent(f"{where}: {etype.value} needs payload.{required}")
+        raise InvalidEvent(f"{_where(event)}: {etype.value} needs payload.{required}")
     if etype is EventType.MESSAGE and event.message is None and "message" not in payload:
-        raise InvalidEvent(f"{where}: a message event needs a message")
+        raise InvalidEvent(f"{_where(event)}: a message event needs a message")
     message = _clean_message(event.message) if event.message is not None else None
     group_name = _name(event.group_name)
     actor_name = _name(event.actor_name)

@@ -80,6 +80,11 @@ def transition(seat: Seat | None, event: Event, next_number: int) -> Seat | None
     Returns ``seat`` itself (the same object) when nothing changes, so callers
     can tell what to write.
     """
+    new = _transition(seat, event, next_number)
+    return seat if new is not seat and new == seat else new
+
+
+def _transition(seat: Seat | None, event: Event, next_number: int) -> Seat | None:
     t = event.occurred_at
     p = event.payload
     if event.type is EventType.JOIN:
