@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from shequn.app import App
 from shequn.kit.errors import ShequnError
@@ -23,7 +24,8 @@ def open_app() -> Iterator[App]:
         app = App.create()
         yield app
     except ShequnError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        # Error text may quote untrusted input: print it as plain text, never as markup.
+        err_console.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         if app is not None:

@@ -14,8 +14,10 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Integer,
     String,
+    Table,
     bindparam,
     func,
     literal_column,
@@ -50,3 +52,26 @@ def pair_of(
     return tuple_(first, second).in_(
         select(func.json_extract(value, "$[0]"), func.json_extract(value, "$[1]")).select_from(each)
     )
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, so rows can be bulk-inserted with their ids.
+
+    ``INSERT … RETURNING`` with a guaranteed row order runs one statement per
+    row on SQLite; reserving the ids first keeps bulk inserts to one
+    ``executemany``. SQLite takes them after the current maximum (the caller
+    holds the write lock); PostgreSQL draws them from the table's sequence, so
+    concurrent writers never collide.
+    """
+    if count <= 0:
+        return []
+    pk = table.c.id
+    if conn.dialect.name == "postgresql":
+        seq = func.pg_get_serial_sequence(table.name, pk.name)
+        return list(
+            conn.execute(
+                select(func.nextval(seq)).select_from(func.generate_series(1, count))
+            ).scalars()
+        )
+    first = conn.execute(select(func.coalesce(func.max(pk), 0))).scalar_one() + 1
+    return list(range(first, first + count))

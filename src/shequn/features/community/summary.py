@@ -62,6 +62,6 @@ def group_summaries(conn: Connection, community_id: int) -> list[GroupSummary]:
         .outerjoin(activity, activity.c.group_id == _g.c.id)
         .outerjoin(present, present.c.group_id == _g.c.id)
         .where(_g.c.community_id == community_id)
-        .order_by(_g.c.name, _g.c.id)
+        .order_by(_g.c.id)
     )
     return [GroupSummary(*row) for row in rows]

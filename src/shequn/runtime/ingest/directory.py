@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from shequn.db.bulk import one_of
+from shequn.db.bulk import one_of, reserve_ids
 from shequn.models import Group, Identity, Member
 
 _group = Group.__table__
@@ -75,10 +75,12 @@ def resolve_groups(
         )
     missing = [k for k in wanted if k not in found]
     if missing:
-        ids = conn.execute(
-            insert(_group).returning(_group.c.id, sort_by_parameter_order=True),
+        ids = reserve_ids(conn, _group, len(missing))
+        conn.execute(
+            insert(_group),
             [
                 {
+                    "id": gid,
                     "workspace_id": workspace_id,
                     "community_id": community_id,
                     "platform": platform,
@@ -88,9 +90,9 @@ def resolve_groups(
                     "next_number": 1,
                     "created_at": now,
                 }
-                for platform, ext in missing
+                for (platform, ext), gid in zip(missing, ids, strict=True)
             ],
-        ).scalars()
+        )
         for key, gid in zip(missing, ids, strict=True):
             found[key] = GroupRef(gid, community_id)
     return found
@@ -133,23 +135,25 @@ def resolve_identities(
         )
     missing = [k for k in wanted if k not in found]
     if missing:
-        member_ids = list(
-            conn.execute(
-                insert(_member).returning(_member.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "workspace_id": workspace_id,
-                        "display_name": wanted[k] or k[1],
-                        "created_at": now,
-                    }
-                    for k in missing
-                ],
-            ).scalars()
-        )
-        identity_ids = conn.execute(
-            insert(_identity).returning(_identity.c.id, sort_by_parameter_order=True),
+        member_ids = reserve_ids(conn, _member, len(missing))
+        identity_ids = reserve_ids(conn, _identity, len(missing))
+        conn.execute(
+            insert(_member),
             [
                 {
+                    "id": mid,
+                    "workspace_id": workspace_id,
+                    "display_name": wanted[k] or k[1],
+                    "created_at": now,
+                }
+                for k, mid in zip(missing, member_ids, strict=True)
+            ],
+        )
+        conn.execute(
+            insert(_identity),
+            [
+                {
+                    "id": iid,
                     "workspace_id": workspace_id,
                     "member_id": mid,
                     "origin_member_id": mid,
@@ -158,9 +162,9 @@ def resolve_identities(
                     "display_name": wanted[(platform, ext)] or "",
                     "created_at": now,
                 }
-                for (platform, ext), mid in zip(missing, member_ids, strict=True)
+                for (platform, ext), mid, iid in zip(missing, member_ids, identity_ids, strict=True)
             ],
-        ).scalars()
+        )
         for key, mid, iid in zip(missing, member_ids, identity_ids, strict=True):
             found[key] = IdentityRef(iid, mid)
     return found
