@@ -46,7 +46,8 @@ class RssSampler:
 
     @property
     def growth(self) -> float:
-        """Last sample minus the first: near zero when a run streams instead of accumulating."""
+        """Last sample minus the first (taken once the run is warm): near zero when a
+        run streams instead of accumulating."""
         return self.samples[-1] - self.samples[0] if len(self.samples) > 1 else 0.0
 
 
