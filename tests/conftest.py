@@ -18,10 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from factories import START
-from servers import IN_CI, pg_admin_url, pg_unavailable_reason
+from servers import IN_CI, pg_admin_url, pg_unavailable_reason, truncate_all
 from shequn.app import App
 from shequn.config import Settings
-from shequn.db.base import Base
 from shequn.kit.clock import FrozenClock
 
 
@@ -59,14 +58,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database on each backend."""
@@ -75,7 +66,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_url")
-    _truncate_all(url)
+    truncate_all(url)
     return url
 
 

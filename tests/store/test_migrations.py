@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
+from factories import event
 from shequn.app import App
 from shequn.config import Settings
 from shequn.db import migrate
 from shequn.db.base import Base
 from shequn.kit.errors import MigrationError
+from shequn.models import EventRow, Membership
 
 
 def _tables(app: App) -> set[str]:
@@ -44,3 +46,15 @@ def test_upgrade_from_an_empty_sqlite_file(tmp_path) -> None:
     app.migrate()
     assert migrate.current_revision(app.engine) == migrate.head_revision(app.engine)
     app.close()
+
+
+def test_upgrading_keeps_the_events_already_stored(app: App) -> None:
+    """Each step from the first revision on runs on a database holding data (SQLite
+    batch mode rebuilds tables, so this is where a migration could lose rows)."""
+    migrate.downgrade(app.engine, "0001")
+    ingestor = app.ingestor(app.community("c"))
+    stored = ingestor.ingest_many([event(n, actor=f"u{n % 3}") for n in range(50)]).stored
+    migrate.upgrade(app.engine)
+    with app.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(EventRow)).scalar_one() == stored
+        assert conn.execute(select(func.count()).select_from(Membership)).scalar_one() == 3

@@ -3,17 +3,22 @@
 Nothing is cached between batches: a merge done by another process changes
 which member an identity belongs to, and the next batch must see it. One query
 per batch per platform costs little next to the events themselves.
+
+Creation is race-free on PostgreSQL: a process about to create groups or
+identities first takes a transaction-scoped advisory lock for the workspace
+and looks again, so two importers meeting the same newcomer create them once.
+The lock is only taken when something is new, which in steady state is rare.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from shequn.db.bulk import one_of, reserve_ids
 from shequn.models import Group, Identity, Member
@@ -21,13 +26,10 @@ from shequn.models import Group, Identity, Member
 _group = Group.__table__
 _identity = Identity.__table__
 _member = Member.__table__
+#: First key of the advisory lock that guards creating groups and identities.
+_CREATION_LOCK = 0x5E0_0001
 
-
-def _by_platform(keys: Mapping[tuple[str, str], Any]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for platform, ext in keys:
-        out[platform].append(ext)
-    return out
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,74 +44,42 @@ class IdentityRef:
     member_id: int
 
 
-def resolve_groups(
-    conn: Connection,
-    *,
-    workspace_id: int,
-    community_id: int,
-    wanted: Mapping[tuple[str, str], str | None],
-    now: datetime,
-) -> dict[tuple[str, str], GroupRef]:
-    """Find or create a group for each (platform, external id); ``wanted`` maps to a name."""
-    found: dict[tuple[str, str], GroupRef] = {}
-    unnamed: list[dict[str, Any]] = []
-    dialect = conn.dialect.name
-    for platform, externals in _by_platform(wanted).items():
+def _by_platform(keys: Iterable[Key]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for platform, ext in keys:
+        out[platform].append(ext)
+    return out
+
+
+def _lock_for_creation(conn: Connection, workspace_id: int) -> bool:
+    """Serialise creators within a workspace (PostgreSQL); True if a lock was taken."""
+    if conn.dialect.name != "postgresql":
+        return False  # SQLite: the batch already holds the only write lock
+    conn.execute(select(func.pg_advisory_xact_lock(_CREATION_LOCK, workspace_id)))
+    return True
+
+
+def _find_groups(
+    conn: Connection, workspace_id: int, keys: Iterable[Key]
+) -> dict[Key, tuple[GroupRef, str]]:
+    found: dict[Key, tuple[GroupRef, str]] = {}
+    for platform, externals in _by_platform(keys).items():
         rows = conn.execute(
             select(_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name)
             .where(_group.c.workspace_id == workspace_id)
             .where(_group.c.platform == platform)
-            .where(one_of(dialect, _group.c.external_id, externals))
+            .where(one_of(conn.dialect.name, _group.c.external_id, externals))
         )
         for gid, cid, ext, name in rows:
-            found[(platform, ext)] = GroupRef(gid, cid)
-            new_name = wanted[(platform, ext)]
-            if not name and new_name:
-                unnamed.append({"gid": gid, "new_name": new_name})
-    if unnamed:
-        conn.execute(
-            update(_group)
-            .where(_group.c.id == bindparam("gid"))
-            .values(name=bindparam("new_name")),
-            unnamed,
-        )
-    missing = [k for k in wanted if k not in found]
-    if missing:
-        ids = reserve_ids(conn, _group, len(missing))
-        conn.execute(
-            insert(_group),
-            [
-                {
-                    "id": gid,
-                    "workspace_id": workspace_id,
-                    "community_id": community_id,
-                    "platform": platform,
-                    "external_id": ext,
-                    "name": wanted[(platform, ext)] or "",
-                    "status": "active",
-                    "next_number": 1,
-                    "created_at": now,
-                }
-                for (platform, ext), gid in zip(missing, ids, strict=True)
-            ],
-        )
-        for key, gid in zip(missing, ids, strict=True):
-            found[key] = GroupRef(gid, community_id)
+            found[(platform, ext)] = (GroupRef(gid, cid), name)
     return found
 
 
-def resolve_identities(
-    conn: Connection,
-    *,
-    workspace_id: int,
-    wanted: Mapping[tuple[str, str], str | None],
-    now: datetime,
-) -> dict[tuple[str, str], IdentityRef]:
-    """Find or create an identity (and, for a new one, its member) for each account."""
-    found: dict[tuple[str, str], IdentityRef] = {}
-    renamed: list[dict[str, Any]] = []
-    dialect = conn.dialect.name
-    for platform, externals in _by_platform(wanted).items():
+def _find_identities(
+    conn: Connection, workspace_id: int, keys: Iterable[Key]
+) -> dict[Key, tuple[IdentityRef, str]]:
+    found: dict[Key, tuple[IdentityRef, str]] = {}
+    for platform, externals in _by_platform(keys).items():
         rows = conn.execute(
             select(
                 _identity.c.id,
@@ -119,13 +89,108 @@ def resolve_identities(
             )
             .where(_identity.c.workspace_id == workspace_id)
             .where(_identity.c.platform == platform)
-            .where(one_of(dialect, _identity.c.external_id, externals))
+            .where(one_of(conn.dialect.name, _identity.c.external_id, externals))
         )
         for iid, mid, ext, name in rows:
-            found[(platform, ext)] = IdentityRef(iid, mid)
-            new_name = wanted[(platform, ext)]
-            if new_name and new_name != name:
-                renamed.append({"iid": iid, "new_name": new_name})
+            found[(platform, ext)] = (IdentityRef(iid, mid), name)
+    return found
+
+
+def _still_missing(
+    conn: Connection,
+    workspace_id: int,
+    missing: list[Key],
+    found: dict[Key, Any],
+    find: Callable[[Connection, int, Iterable[Key]], dict[Key, Any]],
+) -> list[Key]:
+    """After taking the creation lock, look again: another process may have created some.
+
+    Sorted, so concurrent creators insert in the same order and never deadlock.
+    """
+    if missing and _lock_for_creation(conn, workspace_id):
+        found.update(find(conn, workspace_id, missing))
+        missing = [k for k in missing if k not in found]
+    return sorted(missing)
+
+
+def resolve_groups(
+    conn: Connection,
+    *,
+    workspace_id: int,
+    community_id: int,
+    wanted: Mapping[Key, str | None],
+    now: datetime,
+) -> dict[Key, GroupRef]:
+    """Find or create a group for each (platform, external id); ``wanted`` maps to a name."""
+    found = _find_groups(conn, workspace_id, wanted)
+    missing = _still_missing(
+        conn, workspace_id, [k for k in wanted if k not in found], found, _find_groups
+    )
+    unnamed = [
+        {"gid": ref.id, "new_name": wanted[key]}
+        for key, (ref, name) in found.items()
+        if not name and wanted[key]
+    ]
+    if unnamed:
+        conn.execute(
+            update(_group)
+            .where(_group.c.id == bindparam("gid"))
+            .values(name=bindparam("new_name")),
+            unnamed,
+        )
+    refs = {key: ref for key, (ref, _name) in found.items()}
+    if missing:
+        ids = reserve_ids(conn, _group, len(missing))
+        conn.execute(
+            insert(_group), _new_groups(missing, ids, wanted, workspace_id, community_id, now)
+        )
+        refs.update(
+            (key, GroupRef(gid, community_id)) for key, gid in zip(missing, ids, strict=True)
+        )
+    return refs
+
+
+def _new_groups(
+    keys: Sequence[Key],
+    ids: Sequence[int],
+    wanted: Mapping[Key, str | None],
+    workspace_id: int,
+    community_id: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": gid,
+            "workspace_id": workspace_id,
+            "community_id": community_id,
+            "platform": platform,
+            "external_id": ext,
+            "name": wanted[(platform, ext)] or "",
+            "status": "active",
+            "next_number": 1,
+            "created_at": now,
+        }
+        for (platform, ext), gid in zip(keys, ids, strict=True)
+    ]
+
+
+def resolve_identities(
+    conn: Connection,
+    *,
+    workspace_id: int,
+    wanted: Mapping[Key, str | None],
+    now: datetime,
+) -> dict[Key, IdentityRef]:
+    """Find or create an identity (and, for a new one, its member) for each account."""
+    found = _find_identities(conn, workspace_id, wanted)
+    missing = _still_missing(
+        conn, workspace_id, [k for k in wanted if k not in found], found, _find_identities
+    )
+    renamed = [
+        {"iid": ref.id, "new_name": wanted[key]}
+        for key, (ref, name) in found.items()
+        if wanted[key] and wanted[key] != name
+    ]
     if renamed:
         conn.execute(
             update(_identity)
@@ -133,7 +198,7 @@ def resolve_identities(
             .values(display_name=bindparam("new_name")),
             renamed,
         )
-    missing = [k for k in wanted if k not in found]
+    refs = {key: ref for key, (ref, _name) in found.items()}
     if missing:
         member_ids = reserve_ids(conn, _member, len(missing))
         identity_ids = reserve_ids(conn, _identity, len(missing))
@@ -165,6 +230,8 @@ def resolve_identities(
                 for (platform, ext), mid, iid in zip(missing, member_ids, identity_ids, strict=True)
             ],
         )
-        for key, mid, iid in zip(missing, member_ids, identity_ids, strict=True):
-            found[key] = IdentityRef(iid, mid)
-    return found
+        refs.update(
+            (key, IdentityRef(iid, mid))
+            for key, mid, iid in zip(missing, member_ids, identity_ids, strict=True)
+        )
+    return refs

@@ -4,24 +4,29 @@ Two paths, one contract (``write`` returns the new id of each row, or None for
 a duplicate):
 
 * SQLite holds one writer at a time (the batch runs under BEGIN IMMEDIATE), so
-  it looks up which keys exist, assigns ids itself and appends the rest with
-  one ``executemany``.
+  it assigns ids itself, appends with one ``INSERT OR IGNORE`` executemany and
+  reads back which of the new ids exist.
 * PostgreSQL may have several ingesting processes. Small batches use
-  ``INSERT … ON CONFLICT DO NOTHING RETURNING``; large ones ``COPY`` into a
-  temporary staging table first and insert from there, which is several times
-  faster than row-by-row inserts and just as race-free.
+  ``INSERT … ON CONFLICT DO NOTHING RETURNING``. Large ones reserve ids from the
+  sequence and ``COPY`` straight into the table inside a savepoint — the
+  fastest path there is, and the common one (new history). If any row is
+  already stored (a re-import, or another process got there first), the COPY
+  fails as a whole, the savepoint is rolled back, and the batch goes through a
+  staging table and ``INSERT … SELECT … ON CONFLICT DO NOTHING`` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from shequn.db.bulk import reserve_ids
 from shequn.db.engine import Capabilities
 from shequn.db.types import sqlite_datetime
 from shequn.models import EventRow
@@ -125,21 +130,44 @@ class PostgresEventWriter:
         return [new.get((r.source, r.source_id)) for r in rows]
 
     def _copy(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
+        ids = reserve_ids(conn, _event, len(rows))
+        savepoint = conn.begin_nested()
+        try:
+            _copy_rows(
+                conn,
+                f"COPY event (id, {', '.join(COLUMNS)}) FROM STDIN",
+                ((i, *r) for i, r in zip(ids, rows, strict=True)),
+            )
+        except psycopg.errors.UniqueViolation:
+            savepoint.rollback()
+            return self._staged(conn, rows)
+        savepoint.commit()
+        return list(ids)
+
+    def _staged(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         cols = ", ".join(COLUMNS)
         conn.exec_driver_sql(_STAGING_DDL)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(f"COPY event_staging (ord, {cols}) FROM STDIN") as copy:
-                for n, r in enumerate(rows):
-                    copy.write_row((n, *r))
-        finally:
-            cursor.close()
+        _copy_rows(
+            conn,
+            f"COPY event_staging (ord, {cols}) FROM STDIN",
+            ((n, *r) for n, r in enumerate(rows)),
+        )
         result = conn.exec_driver_sql(
             f"INSERT INTO event ({cols}) SELECT {cols} FROM event_staging ORDER BY ord "
             "ON CONFLICT (source, source_id) DO NOTHING RETURNING id, source, source_id"
         )
         new = {(s, sid): i for i, s, sid in result}
         return [new.get((r.source, r.source_id)) for r in rows]
+
+
+def _copy_rows(conn: Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 def writer_for(caps: Capabilities) -> EventWriter:

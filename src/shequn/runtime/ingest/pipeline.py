@@ -19,6 +19,8 @@ running the same input again completes the work without doubling anything.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
@@ -67,7 +69,7 @@ class Ingestor:
         *,
         batch_size: int = 5000,
         clock: Clock | None = None,
-        retries: int = 3,
+        retries: int = 5,
     ) -> None:
         self.engine = engine
         self.community = community
@@ -112,6 +114,9 @@ class Ingestor:
                 state = getattr(exc.orig, "sqlstate", None)
                 if state not in _RETRYABLE_SQLSTATES or attempt == self.retries:
                     raise StoreError(f"storing a batch of {received} events failed: {exc}") from exc
+                # Another process won a race (deadlock, serialisation): the batch is
+                # idempotent, so back off a little, at random, and run it again.
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")
 
     def _write(self, conn: Connection, events: list[Event]) -> IngestResult:
