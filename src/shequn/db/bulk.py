@@ -22,9 +22,11 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Row
 from sqlalchemy.sql.expression import any_
 
 
@@ -36,22 +38,6 @@ def one_of(dialect: str, column: Any, values: Sequence[Any]) -> ColumnElement[bo
         return column == any_(bindparam(None, values, type_=ARRAY(kind)))
     each = func.json_each(bindparam(None, orjson.dumps(values).decode(), type_=String()))
     return column.in_(select(literal_column("value")).select_from(each))
-
-
-def pair_of(
-    dialect: str, first: Any, second: Any, pairs: Sequence[tuple[int, int]]
-) -> ColumnElement[bool]:
-    """``(first, second)`` is one of the integer ``pairs``."""
-    if dialect == "postgresql":
-        a = bindparam(None, [p[0] for p in pairs], type_=ARRAY(Integer()))
-        b = bindparam(None, [p[1] for p in pairs], type_=ARRAY(Integer()))
-        table = func.unnest(a, b).table_valued("a", "b").render_derived()
-        return tuple_(first, second).in_(select(table.c.a, table.c.b))
-    each = func.json_each(bindparam(None, orjson.dumps(pairs).decode(), type_=String()))
-    value = literal_column("value")
-    return tuple_(first, second).in_(
-        select(func.json_extract(value, "$[0]"), func.json_extract(value, "$[1]")).select_from(each)
-    )
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
@@ -67,7 +53,8 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
         return []
     pk = table.c.id
     if conn.dialect.name == "postgresql":
-        seq = func.pg_get_serial_sequence(table.name, pk.name)
+        # An uncorrelated subquery: the sequence is looked up once, not per id.
+        seq = select(func.pg_get_serial_sequence(table.name, pk.name)).scalar_subquery()
         return list(
             conn.execute(
                 select(func.nextval(seq)).select_from(func.generate_series(1, count))
@@ -75,3 +62,48 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
         )
     first = conn.execute(select(func.coalesce(func.max(pk), 0))).scalar_one() + 1
     return list(range(first, first + count))
+
+
+def rows_for_keys(
+    conn: Connection,
+    columns: Sequence[Any],
+    where: Sequence[ColumnElement[bool]],
+    key: Any | tuple[Any, ...],
+    keys: Sequence[Any],
+) -> list[Row[Any]]:
+    """The rows (at most one per key) whose ``key`` is one of ``keys``.
+
+    ``key`` is a column, or a tuple of columns with ``keys`` holding tuples of
+    integers; it must be unique among the rows ``where`` selects. On
+    PostgreSQL the lookup is a LATERAL index probe per key, a plan that cannot
+    turn into a scan of the whole table when the planner's statistics lag
+    behind a bulk load (a plain ``= ANY(array)`` did, so each batch cost more
+    as the table grew).
+    """
+    if not keys:
+        return []
+    composite = isinstance(key, tuple)
+    if conn.dialect.name != "postgresql":
+        match = _sqlite_pairs(key, keys) if composite else one_of("sqlite", key, keys)
+        return list(conn.execute(select(*columns).where(*where, match)))
+    if composite:
+        arrays = [
+            bindparam(None, [k[i] for k in keys], type_=ARRAY(Integer())) for i in range(len(key))
+        ]
+        names = [f"k{i}" for i in range(len(key))]
+        wanted = func.unnest(*arrays).table_valued(*names).render_derived()
+        probes = [col == wanted.c[name] for col, name in zip(key, names, strict=True)]
+    else:
+        kind = Integer() if isinstance(keys[0], int) else String()
+        wanted = func.unnest(bindparam(None, list(keys), type_=ARRAY(kind)))
+        wanted = wanted.table_valued("k").render_derived()
+        probes = [key == wanted.c.k]
+    probe = select(*columns).where(*where, *probes).limit(1).lateral()
+    return list(conn.execute(select(probe).select_from(wanted).join(probe, true())))
+
+
+def _sqlite_pairs(key: tuple[Any, ...], keys: Sequence[tuple[int, ...]]) -> ColumnElement[bool]:
+    each = func.json_each(bindparam(None, orjson.dumps(list(keys)).decode(), type_=String()))
+    value = literal_column("value")
+    parts = [func.json_extract(value, f"$[{i}]") for i in range(len(key))]
+    return tuple_(*key).in_(select(*parts).select_from(each))

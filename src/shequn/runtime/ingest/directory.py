@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from shequn.db.bulk import one_of, reserve_ids
+from shequn.db.bulk import reserve_ids, rows_for_keys
 from shequn.models import Group, Identity, Member
 
 _group = Group.__table__
@@ -64,11 +64,12 @@ def _find_groups(
 ) -> dict[Key, tuple[GroupRef, str]]:
     found: dict[Key, tuple[GroupRef, str]] = {}
     for platform, externals in _by_platform(keys).items():
-        rows = conn.execute(
-            select(_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name)
-            .where(_group.c.workspace_id == workspace_id)
-            .where(_group.c.platform == platform)
-            .where(one_of(conn.dialect.name, _group.c.external_id, externals))
+        rows = rows_for_keys(
+            conn,
+            [_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name],
+            [_group.c.workspace_id == workspace_id, _group.c.platform == platform],
+            _group.c.external_id,
+            externals,
         )
         for gid, cid, ext, name in rows:
             found[(platform, ext)] = (GroupRef(gid, cid), name)
@@ -80,16 +81,17 @@ def _find_identities(
 ) -> dict[Key, tuple[IdentityRef, str]]:
     found: dict[Key, tuple[IdentityRef, str]] = {}
     for platform, externals in _by_platform(keys).items():
-        rows = conn.execute(
-            select(
+        rows = rows_for_keys(
+            conn,
+            [
                 _identity.c.id,
                 _identity.c.member_id,
                 _identity.c.external_id,
                 _identity.c.display_name,
-            )
-            .where(_identity.c.workspace_id == workspace_id)
-            .where(_identity.c.platform == platform)
-            .where(one_of(conn.dialect.name, _identity.c.external_id, externals))
+            ],
+            [_identity.c.workspace_id == workspace_id, _identity.c.platform == platform],
+            _identity.c.external_id,
+            externals,
         )
         for iid, mid, ext, name in rows:
             found[(platform, ext)] = (IdentityRef(iid, mid), name)

@@ -115,9 +115,19 @@ class PostgresEventWriter:
     def write(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         if not rows:
             return []
+        # Every writer takes the unique keys in the same (sorted) order, so two
+        # processes storing overlapping batches wait for each other instead of
+        # deadlocking.
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].source, rows[i].source_id))
+        ordered = [rows[i] for i in order]
         if len(rows) < self.COPY_THRESHOLD:
-            return self._insert(conn, rows)
-        return self._copy(conn, rows)
+            written = self._insert(conn, ordered)
+        else:
+            written = self._copy(conn, ordered)
+        ids: list[int | None] = [None] * len(rows)
+        for position, new_id in zip(order, written, strict=True):
+            ids[position] = new_id
+        return ids
 
     def _insert(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         stmt = (

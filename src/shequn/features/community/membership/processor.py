@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from shequn.core import Action, StoredEvent
-from shequn.db.bulk import pair_of
+from shequn.db.bulk import rows_for_keys
 from shequn.features.community.membership.logic import Seat, relevant, transition
 from shequn.models import Group, Membership
 
@@ -52,10 +52,12 @@ class MembershipProcessor:
             .with_for_update()
         ):
             roster.next_number[gid] = roster.first_number[gid] = nxt
-        rows = conn.execute(
-            select(_m.c.id, _m.c.group_id, _m.c.member_id, *(_m.c[c] for c in _SEAT_COLUMNS))
-            .where(_m.c.group_id.in_(groups))
-            .where(pair_of(conn.dialect.name, _m.c.group_id, _m.c.member_id, sorted(pairs)))
+        rows = rows_for_keys(
+            conn,
+            [_m.c.id, _m.c.group_id, _m.c.member_id, *(_m.c[c] for c in _SEAT_COLUMNS)],
+            [],
+            (_m.c.group_id, _m.c.member_id),
+            sorted(pairs),
         )
         for row in rows:
             key = (row.group_id, row.member_id)
