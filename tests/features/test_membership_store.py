@@ -113,3 +113,25 @@ def test_merge_keeps_every_identity_and_event(app: App) -> None:
         assert s.scalars(select(MemberTag.member_id)).all() == [keep]
     with app.engine.connect() as conn, conn.begin(), pytest.raises(MergeError, match="already"):
         merge_members(conn, keep, gone)
+
+
+def test_an_ingestor_sees_a_merge_made_between_its_batches(app: App) -> None:
+    """The ingestor remembers identities between batches; a merge must make it forget."""
+    ingestor = app.ingestor(app.community("c"))
+    ingestor.ingest_many([event(1, actor="wx"), event(2, actor="qq")])
+    with Session(app.engine) as s:
+        ids = dict(s.execute(select(Identity.external_id, Identity.member_id)).all())
+    with app.engine.connect() as conn:
+        conn.execution_options(**WRITE)
+        with conn.begin():
+            merge_members(conn, ids["wx"], ids["qq"])
+    ingestor.ingest(event(3, actor="qq", group="g2"))
+    with Session(app.engine) as s:
+        seat_members = set(
+            s.scalars(
+                select(Membership.member_id)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Group.external_id == "g2")
+            )
+        )
+    assert seat_members == {ids["wx"]}

@@ -48,13 +48,21 @@ def test_upgrade_from_an_empty_sqlite_file(tmp_path) -> None:
     app.close()
 
 
-def test_upgrading_keeps_the_events_already_stored(app: App) -> None:
-    """Each step from the first revision on runs on a database holding data (SQLite
-    batch mode rebuilds tables, so this is where a migration could lose rows)."""
-    migrate.downgrade(app.engine, "0001")
+def test_migrating_down_and_up_keeps_the_stored_data(app: App) -> None:
+    """Every revision runs on a database holding data (SQLite batch mode rebuilds
+    tables, so this is where a migration could lose rows)."""
     ingestor = app.ingestor(app.community("c"))
     stored = ingestor.ingest_many([event(n, actor=f"u{n % 3}") for n in range(50)]).stored
+
+    def counts() -> tuple[int, int]:
+        with app.engine.connect() as conn:
+            return (
+                conn.execute(select(func.count()).select_from(EventRow)).scalar_one(),
+                conn.execute(select(func.count()).select_from(Membership)).scalar_one(),
+            )
+
+    assert counts() == (stored, 3)
+    migrate.downgrade(app.engine, "0001")
+    assert counts() == (stored, 3)
     migrate.upgrade(app.engine)
-    with app.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(EventRow)).scalar_one() == stored
-        assert conn.execute(select(func.count()).select_from(Membership)).scalar_one() == 3
+    assert counts() == (stored, 3)

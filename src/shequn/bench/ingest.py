@@ -34,7 +34,7 @@ from shequn.bench.common import RssSampler, chunked, scratch_database
 from shequn.config import Settings
 from shequn.core import Event, EventType
 from shequn.db.types import sqlite_datetime
-from shequn.runtime.ingest.rows import event_values
+from shequn.runtime.ingest.rows import event_values, prepare
 from shequn.simulator import SimConfig, simulate
 
 #: Events generated (untimed) before each timed ingest; small enough to keep memory flat.
@@ -119,7 +119,7 @@ def run_floor(url: str, count: int, batch_size: int) -> Run:
             rows = []
             for e in chunk:
                 v = event_values(
-                    e,
+                    prepare(e),
                     community_id=1,
                     group_id=ids.setdefault(e.group, len(ids) + 1),
                     identity_id=ids.setdefault(e.actor, len(ids) + 1),

@@ -17,6 +17,10 @@ class Workspace(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: Bumped by every merge and unmerge of members: the changes that move an
+    #: identity to another member. Ingestors trust what they remember of
+    #: identities only while it is unchanged.
+    members_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, select, update
 
 from shequn.features.community.membership.logic import Seat, combine
-from shequn.models import Identity, Member, Membership, MemberTag
+from shequn.models import Identity, Member, Membership, MemberTag, Workspace
 
 _member = Member.__table__
 _identity = Identity.__table__
 _m = Membership.__table__
 _tag = MemberTag.__table__
+_workspace = Workspace.__table__
 _SEAT = ("number", "role", "joined_at", "left_at", "title", "card_name", "entry_source")
 
 
@@ -92,4 +93,9 @@ def merge_members(conn: Connection, keep: int, merge: int) -> MergeResult:
         update(_member).where(_member.c.merged_into_id == merge).values(merged_into_id=keep)
     )
     conn.execute(update(_member).where(_member.c.id == merge).values(merged_into_id=keep))
+    conn.execute(
+        update(_workspace)
+        .where(_workspace.c.id == rows[keep].workspace_id)
+        .values(members_version=_workspace.c.members_version + 1)
+    )
     return MergeResult(keep, merge, moved, reassigned, combined)

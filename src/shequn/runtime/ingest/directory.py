@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from shequn.db.bulk import reserve_ids, rows_for_keys
-from shequn.models import Group, Identity, Member
+from shequn.models import Group, Identity, Member, Workspace
 
 _group = Group.__table__
 _identity = Identity.__table__
 _member = Member.__table__
+_workspace = Workspace.__table__
 #: First key of the advisory lock that guards creating groups and identities.
 _CREATION_LOCK = 0x5E0_0001
 
@@ -115,41 +116,106 @@ def _still_missing(
     return sorted(missing)
 
 
-def resolve_groups(
-    conn: Connection,
-    *,
-    workspace_id: int,
-    community_id: int,
-    wanted: Mapping[Key, str | None],
-    now: datetime,
-) -> dict[Key, GroupRef]:
-    """Find or create a group for each (platform, external id); ``wanted`` maps to a name."""
-    found = _find_groups(conn, workspace_id, wanted)
-    missing = _still_missing(
-        conn, workspace_id, [k for k in wanted if k not in found], found, _find_groups
-    )
-    unnamed = [
-        {"gid": ref.id, "new_name": wanted[key]}
-        for key, (ref, name) in found.items()
-        if not name and wanted[key]
-    ]
-    if unnamed:
-        conn.execute(
-            update(_group)
-            .where(_group.c.id == bindparam("gid"))
-            .values(name=bindparam("new_name")),
-            unnamed,
+class Directory:
+    """Resolves platform ids for one ingestor, remembering what it has resolved.
+
+    The memory is only a shortcut: it is trusted while the workspace's
+    ``members_version`` (bumped by every merge and unmerge, the only changes to
+    which member an identity belongs to) is what it was, and it learns only
+    from committed transactions. On PostgreSQL the version row is read
+    ``FOR SHARE``, so a merge waits for the batches that read the old version.
+    """
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        self._version: int | None = None
+        self._groups: dict[Key, tuple[GroupRef, str]] = {}
+        self._identities: dict[Key, tuple[IdentityRef, str]] = {}
+        self._pending_groups: dict[Key, tuple[GroupRef, str]] = {}
+        self._pending_identities: dict[Key, tuple[IdentityRef, str]] = {}
+
+    def begin(self, conn: Connection) -> None:
+        """Start a batch: forget everything if members were merged since the last one."""
+        self._pending_groups, self._pending_identities = {}, {}
+        version = conn.execute(
+            select(_workspace.c.members_version)
+            .where(_workspace.c.id == self.workspace_id)
+            .with_for_update(read=True)
+        ).scalar_one()
+        if version != self._version:
+            self._groups.clear()
+            self._identities.clear()
+            self._version = version
+
+    def committed(self) -> None:
+        """The batch's transaction committed: what it resolved is now safe to remember."""
+        self._groups.update(self._pending_groups)
+        self._identities.update(self._pending_identities)
+        self._pending_groups, self._pending_identities = {}, {}
+
+    def groups(
+        self,
+        conn: Connection,
+        *,
+        community_id: int,
+        wanted: Mapping[Key, str | None],
+        now: datetime,
+    ) -> dict[Key, GroupRef]:
+        """Find or create a group for each (platform, external id); ``wanted`` maps to a name."""
+        ws = self.workspace_id
+        found = {k: self._groups[k] for k in wanted if k in self._groups}
+        found.update(_find_groups(conn, ws, [k for k in wanted if k not in found]))
+        missing = _still_missing(
+            conn, ws, [k for k in wanted if k not in found], found, _find_groups
         )
-    refs = {key: ref for key, (ref, _name) in found.items()}
-    if missing:
-        ids = reserve_ids(conn, _group, len(missing))
-        conn.execute(
-            insert(_group), _new_groups(missing, ids, wanted, workspace_id, community_id, now)
+        unnamed = {key: ref for key, (ref, name) in found.items() if not name and wanted[key]}
+        if unnamed:
+            conn.execute(
+                update(_group)
+                .where(_group.c.id == bindparam("gid"))
+                .values(name=bindparam("new_name")),
+                [{"gid": ref.id, "new_name": wanted[key]} for key, ref in unnamed.items()],
+            )
+            found.update((key, (ref, wanted[key] or "")) for key, ref in unnamed.items())
+        if missing:
+            ids = reserve_ids(conn, _group, len(missing))
+            conn.execute(insert(_group), _new_groups(missing, ids, wanted, ws, community_id, now))
+            found.update(
+                (key, (GroupRef(gid, community_id), wanted[key] or ""))
+                for key, gid in zip(missing, ids, strict=True)
+            )
+        self._pending_groups.update(found)
+        return {key: ref for key, (ref, _name) in found.items()}
+
+    def identities(
+        self,
+        conn: Connection,
+        *,
+        wanted: Mapping[Key, str | None],
+        now: datetime,
+    ) -> dict[Key, IdentityRef]:
+        """Find or create an identity (and, for a new one, its member) for each account."""
+        ws = self.workspace_id
+        found = {k: self._identities[k] for k in wanted if k in self._identities}
+        found.update(_find_identities(conn, ws, [k for k in wanted if k not in found]))
+        missing = _still_missing(
+            conn, ws, [k for k in wanted if k not in found], found, _find_identities
         )
-        refs.update(
-            (key, GroupRef(gid, community_id)) for key, gid in zip(missing, ids, strict=True)
-        )
-    return refs
+        renamed = {
+            key: ref for key, (ref, name) in found.items() if wanted[key] and wanted[key] != name
+        }
+        if renamed:
+            conn.execute(
+                update(_identity)
+                .where(_identity.c.id == bindparam("iid"))
+                .values(display_name=bindparam("new_name")),
+                [{"iid": ref.id, "new_name": wanted[key]} for key, ref in renamed.items()],
+            )
+            found.update((key, (ref, wanted[key] or "")) for key, ref in renamed.items())
+        if missing:
+            found.update(_create_identities(conn, ws, missing, wanted, now))
+        self._pending_identities.update(found)
+        return {key: ref for key, (ref, _name) in found.items()}
 
 
 def _new_groups(
@@ -176,64 +242,45 @@ def _new_groups(
     ]
 
 
-def resolve_identities(
+def _create_identities(
     conn: Connection,
-    *,
     workspace_id: int,
+    missing: Sequence[Key],
     wanted: Mapping[Key, str | None],
     now: datetime,
-) -> dict[Key, IdentityRef]:
-    """Find or create an identity (and, for a new one, its member) for each account."""
-    found = _find_identities(conn, workspace_id, wanted)
-    missing = _still_missing(
-        conn, workspace_id, [k for k in wanted if k not in found], found, _find_identities
+) -> dict[Key, tuple[IdentityRef, str]]:
+    """New identities, each with a member of its own."""
+    member_ids = reserve_ids(conn, _member, len(missing))
+    identity_ids = reserve_ids(conn, _identity, len(missing))
+    conn.execute(
+        insert(_member),
+        [
+            {
+                "id": mid,
+                "workspace_id": workspace_id,
+                "display_name": wanted[k] or k[1],
+                "created_at": now,
+            }
+            for k, mid in zip(missing, member_ids, strict=True)
+        ],
     )
-    renamed = [
-        {"iid": ref.id, "new_name": wanted[key]}
-        for key, (ref, name) in found.items()
-        if wanted[key] and wanted[key] != name
-    ]
-    if renamed:
-        conn.execute(
-            update(_identity)
-            .where(_identity.c.id == bindparam("iid"))
-            .values(display_name=bindparam("new_name")),
-            renamed,
-        )
-    refs = {key: ref for key, (ref, _name) in found.items()}
-    if missing:
-        member_ids = reserve_ids(conn, _member, len(missing))
-        identity_ids = reserve_ids(conn, _identity, len(missing))
-        conn.execute(
-            insert(_member),
-            [
-                {
-                    "id": mid,
-                    "workspace_id": workspace_id,
-                    "display_name": wanted[k] or k[1],
-                    "created_at": now,
-                }
-                for k, mid in zip(missing, member_ids, strict=True)
-            ],
-        )
-        conn.execute(
-            insert(_identity),
-            [
-                {
-                    "id": iid,
-                    "workspace_id": workspace_id,
-                    "member_id": mid,
-                    "origin_member_id": mid,
-                    "platform": platform,
-                    "external_id": ext,
-                    "display_name": wanted[(platform, ext)] or "",
-                    "created_at": now,
-                }
-                for (platform, ext), mid, iid in zip(missing, member_ids, identity_ids, strict=True)
-            ],
-        )
-        refs.update(
-            (key, IdentityRef(iid, mid))
-            for key, mid, iid in zip(missing, member_ids, identity_ids, strict=True)
-        )
-    return refs
+    conn.execute(
+        insert(_identity),
+        [
+            {
+                "id": iid,
+                "workspace_id": workspace_id,
+                "member_id": mid,
+                "origin_member_id": mid,
+                "platform": platform,
+                "external_id": ext,
+                "display_name": wanted[(platform, ext)] or "",
+                "created_at": now,
+            }
+            for (platform, ext), mid, iid in zip(missing, member_ids, identity_ids, strict=True)
+        ],
+    )
+    return {
+        key: (IdentityRef(iid, mid), wanted[key] or "")
+        for key, mid, iid in zip(missing, member_ids, identity_ids, strict=True)
+    }

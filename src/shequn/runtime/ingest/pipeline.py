@@ -34,11 +34,11 @@ from shequn.features.community.setup import CommunityRef
 from shequn.features.processor import Processor
 from shequn.kit.clock import Clock, SystemClock
 from shequn.kit.errors import StoreError
-from shequn.runtime.ingest.directory import resolve_groups, resolve_identities
+from shequn.runtime.ingest.directory import Directory
 from shequn.runtime.ingest.event_writer import writer_for
 from shequn.runtime.ingest.normalise import normalise, unique
 from shequn.runtime.ingest.result import IngestResult
-from shequn.runtime.ingest.rows import event_values
+from shequn.runtime.ingest.rows import Prepared, event_values, prepare
 from shequn.runtime.outbox import Pending, enqueue
 
 #: PostgreSQL errors after which the whole batch can simply run again.
@@ -50,6 +50,11 @@ def _batched(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def _prepare(events: Sequence[Event]) -> list[Prepared]:
+    """Normalise (refusing the batch if any event is bad), drop repeats, build row parts."""
+    return [prepare(e) for e in unique([normalise(e) for e in events])]
 
 
 def action_key(stored: StoredEvent, processor: str, n: int) -> str:
@@ -78,10 +83,11 @@ class Ingestor:
         self.clock = clock or SystemClock()
         self.retries = retries
         self._writer = writer_for(capabilities(engine))
+        self._directory = Directory(community.workspace_id)
 
     def ingest(self, event: Event) -> IngestResult:
         """Store one event now (streaming mode)."""
-        return self._run_batch([normalise(event)])
+        return self._run_batch(_prepare([event]), received=1)
 
     def ingest_many(
         self,
@@ -92,21 +98,20 @@ class Ingestor:
         """Store a stream of events in batches (bulk mode); memory stays one batch deep."""
         total = IngestResult()
         for chunk in _batched(events, self.batch_size):
-            result = self._run_batch([normalise(e) for e in chunk])
+            result = self._run_batch(_prepare(chunk), received=len(chunk))
             total.add(result)
             if on_batch is not None:
                 on_batch(result)
         return total
 
-    def _run_batch(self, events: list[Event]) -> IngestResult:
-        received = len(events)
-        events = unique(events)
+    def _run_batch(self, batch: list[Prepared], *, received: int) -> IngestResult:
         for attempt in range(1, self.retries + 1):
             try:
                 with self.engine.connect() as conn:
                     conn.execution_options(**WRITE)
                     with conn.begin():
-                        result = self._write(conn, events)
+                        result = self._write(conn, batch)
+                self._directory.committed()
                 result.received = received
                 result.duplicates = received - result.stored
                 return result
@@ -119,31 +124,32 @@ class Ingestor:
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")
 
-    def _write(self, conn: Connection, events: list[Event]) -> IngestResult:
+    def _write(self, conn: Connection, batch: list[Prepared]) -> IngestResult:
         now = self.clock.now()
+        events = [p.event for p in batch]
         ref = self.community
-        groups = resolve_groups(
+        self._directory.begin(conn)
+        groups = self._directory.groups(
             conn,
-            workspace_id=ref.workspace_id,
             community_id=ref.community_id,
             wanted={(e.platform, e.group): e.group_name for e in events if e.group},
             now=now,
         )
-        identities = resolve_identities(
+        identities = self._directory.identities(
             conn,
-            workspace_id=ref.workspace_id,
             wanted={(e.platform, e.actor): e.actor_name for e in events if e.actor},
             now=now,
         )
         rows, placed = [], []
-        for e in events:
+        for p in batch:
+            e = p.event
             g = groups[(e.platform, e.group)] if e.group else None
             i = identities[(e.platform, e.actor)] if e.actor else None
             community_id = g.community_id if g else ref.community_id
             placed.append((community_id, g, i))
             rows.append(
                 event_values(
-                    e,
+                    p,
                     community_id=community_id,
                     group_id=g.id if g else None,
                     identity_id=i.id if i else None,

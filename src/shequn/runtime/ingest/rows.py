@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -21,15 +21,32 @@ def stored_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
+class Prepared(NamedTuple):
+    """An event with the parts of its row that need no database: text and JSON payload.
+
+    Everything here is decided before the transaction opens, so a batch holds
+    its locks only for the work that needs them.
+    """
+
+    event: Event
+    text: str | None
+    payload: str
+
+
+def prepare(event: Event) -> Prepared:
+    text = event.message.plain_text() if event.message is not None else None
+    return Prepared(event, text or None, orjson.dumps(stored_payload(event)).decode())
+
+
 def event_values(
-    event: Event,
+    prepared: Prepared,
     *,
     community_id: int,
     group_id: int | None,
     identity_id: int | None,
     ingested_at: datetime,
 ) -> EventValues:
-    text = event.message.plain_text() if event.message is not None else None
+    event = prepared.event
     return EventValues(
         community_id,
         group_id,
@@ -39,7 +56,7 @@ def event_values(
         event.occurred_at,
         event.source,
         event.source_id,
-        text or None,
-        orjson.dumps(stored_payload(event)).decode(),
+        prepared.text,
+        prepared.payload,
         ingested_at,
     )
