@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
-from shequn.db.bulk import reserve_ids, rows_for_keys
+from shequn.db.bulk import insert_rows, reserve_ids, rows_for_keys
 from shequn.models import Group, Identity, Member, Workspace
 
 _group = Group.__table__
@@ -179,7 +179,7 @@ class Directory:
             found.update((key, (ref, wanted[key] or "")) for key, ref in unnamed.items())
         if missing:
             ids = reserve_ids(conn, _group, len(missing))
-            conn.execute(insert(_group), _new_groups(missing, ids, wanted, ws, community_id, now))
+            insert_rows(conn, _group, _new_groups(missing, ids, wanted, ws, community_id, now))
             found.update(
                 (key, (GroupRef(gid, community_id), wanted[key] or ""))
                 for key, gid in zip(missing, ids, strict=True)
@@ -252,8 +252,9 @@ def _create_identities(
     """New identities, each with a member of its own."""
     member_ids = reserve_ids(conn, _member, len(missing))
     identity_ids = reserve_ids(conn, _identity, len(missing))
-    conn.execute(
-        insert(_member),
+    insert_rows(
+        conn,
+        _member,
         [
             {
                 "id": mid,
@@ -264,8 +265,9 @@ def _create_identities(
             for k, mid in zip(missing, member_ids, strict=True)
         ],
     )
-    conn.execute(
-        insert(_identity),
+    insert_rows(
+        conn,
+        _identity,
         [
             {
                 "id": iid,

@@ -118,7 +118,8 @@ class PostgresEventWriter:
         # Every writer takes the unique keys in the same (sorted) order, so two
         # processes storing overlapping batches wait for each other instead of
         # deadlocking.
-        order = sorted(range(len(rows)), key=lambda i: (rows[i].source, rows[i].source_id))
+        keys = [(r[6], r[7]) for r in rows]  # (source, source_id)
+        order = sorted(range(len(rows)), key=keys.__getitem__)
         ordered = [rows[i] for i in order]
         if len(rows) < self.COPY_THRESHOLD:
             written = self._insert(conn, ordered)

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from shequn.core import Action, StoredEvent
-from shequn.db.bulk import rows_for_keys
+from shequn.db.bulk import insert_rows, rows_for_keys
 from shequn.features.community.membership.logic import Seat, relevant, transition
 from shequn.models import Group, Membership
 
@@ -91,8 +91,7 @@ class MembershipProcessor:
                 )
             else:
                 inserts.append({"group_id": key[0], "member_id": key[1], **values})
-        if inserts:
-            conn.execute(insert(_m), inserts)
+        insert_rows(conn, _m, inserts)
         if updates:
             conn.execute(
                 update(_m)
