@@ -135,3 +135,17 @@ def test_an_ingestor_sees_a_merge_made_between_its_batches(app: App) -> None:
             )
         )
     assert seat_members == {ids["wx"]}
+
+
+def test_an_ingestor_sees_seats_changed_by_another_between_its_batches(app: App) -> None:
+    """Each ingestor remembers seats; a change made by another must not be missed."""
+    community = app.community("c")
+    first, second = app.ingestor(community), app.ingestor(community)
+    first.ingest_many([event(1, EventType.JOIN, actor="a"), event(2, actor="a")])
+    second.ingest(event(3, EventType.LEAVE, actor="a"))
+    assert seats(app)["a"].left_at is not None
+    first.ingest(event(4, actor="a"))  # back, and speaking: the seat reopens
+    seat = seats(app)["a"]
+    assert seat.left_at is None and seat.number == 1
+    first.ingest(event(5, EventType.JOIN, actor="b"))
+    assert seats(app)["b"].number == 2

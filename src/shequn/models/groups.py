@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shequn.db.base import Base
@@ -36,6 +36,10 @@ class Group(Base):
     status: Mapped[str] = mapped_column(String(16), default=GroupStatus.ACTIVE.value)
     #: The 入群编号 the next newcomer gets; kept here so numbering is one row update.
     next_number: Mapped[int] = mapped_column(default=1)
+    #: A random token replaced by every write to this group's memberships
+    #: (``membership.processor.new_roster_version``); what lets an ingestor
+    #: trust the seats it remembers. Anything that edits seats must renew it.
+    roster_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

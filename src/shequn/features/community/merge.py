@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from shequn.features.community.membership.logic import Seat, combine
-from shequn.models import Identity, Member, Membership, MemberTag, Workspace
+from shequn.features.community.membership.processor import new_roster_version
+from shequn.models import Group, Identity, Member, Membership, MemberTag, Workspace
 
 _member = Member.__table__
 _identity = Identity.__table__
 _m = Membership.__table__
 _tag = MemberTag.__table__
 _workspace = Workspace.__table__
+_g = Group.__table__
 _SEAT = ("number", "role", "joined_at", "left_at", "title", "card_name", "entry_source")
 
 
@@ -93,6 +95,12 @@ def merge_members(conn: Connection, keep: int, merge: int) -> MergeResult:
         update(_member).where(_member.c.merged_into_id == merge).values(merged_into_id=keep)
     )
     conn.execute(update(_member).where(_member.c.id == merge).values(merged_into_id=keep))
+    groups = sorted(set(kept_seats) | set(merged_seats))
+    if groups:
+        conn.execute(
+            update(_g).where(_g.c.id == bindparam("gid")).values(roster_version=bindparam("ver")),
+            [{"gid": g, "ver": new_roster_version()} for g in groups],
+        )
     conn.execute(
         update(_workspace)
         .where(_workspace.c.id == rows[keep].workspace_id)

@@ -236,6 +236,7 @@ def _new_groups(
             "name": wanted[(platform, ext)] or "",
             "status": "active",
             "next_number": 1,
+            "roster_version": 0,
             "created_at": now,
         }
         for (platform, ext), gid in zip(keys, ids, strict=True)
