@@ -5,7 +5,8 @@ The pipeline run stores N simulated message events through the real Ingestor
 table with the same columns and indexes, with the plainest fast path the
 database has: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, committing
 every batch like the pipeline does. Generating the events and preparing the
-floor's rows are not timed; both runs stream in chunks, so memory stays flat.
+floor's rows are not timed; both runs stream one batch at a time, so memory
+stays flat whatever N is.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from shequn.db.types import sqlite_datetime
 from shequn.runtime.ingest.rows import event_values, prepare
 from shequn.simulator import SimConfig, simulate
 
-#: Events generated (untimed) before each timed ingest; small enough to keep memory flat.
-CHUNK = 10_000
 
 
 def message_events(count: int, *, seed: int = 11) -> Iterator[Event]:
@@ -65,7 +64,7 @@ def run_pipeline(url: str, count: int, batch_size: int) -> Run:
     app.migrate()
     ingestor = app.ingestor(app.community("bench"), batch_size=batch_size)
     rss, elapsed, stored = RssSampler(), 0.0, 0
-    for chunk in chunked(message_events(count), CHUNK):
+    for chunk in chunked(message_events(count), batch_size):
         started = time.perf_counter()
         stored += ingestor.ingest_many(chunk).stored
         elapsed += time.perf_counter() - started
@@ -115,7 +114,7 @@ def run_floor(url: str, count: int, batch_size: int) -> Run:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
-        for chunk in chunked(message_events(count), CHUNK):
+        for chunk in chunked(message_events(count), batch_size):
             rows = []
             for e in chunk:
                 v = event_values(
@@ -154,7 +153,7 @@ def run_floor(url: str, count: int, batch_size: int) -> Run:
     return Run(done, elapsed, RssSampler())
 
 
-def bench_ingest(db: str, events: int, batch_size: int = 5000) -> dict[str, object]:
+def bench_ingest(db: str, events: int, batch_size: int = 20_000) -> dict[str, object]:
     with scratch_database(db, "floor") as floor_url:
         floor = run_floor(floor_url, events, batch_size)
     with scratch_database(db, "pipeline") as url:

@@ -22,7 +22,7 @@ app = typer.Typer(help="Benchmarks. Each prints one JSON line with its figures a
 def ingest(
     events: int = typer.Option(1_000_000, min=1, help="Message events to ingest."),
     db: Database = typer.Option(Database.SQLITE, help="Database to measure."),
-    batch_size: int = typer.Option(5000, min=1, help="Events per transaction."),
+    batch_size: int = typer.Option(20_000, min=1, help="Events per transaction (both runs)."),
 ) -> None:
     """Bulk ingest against the raw insert floor (executemany / COPY) of the same rows."""
     from shequn.bench.ingest import bench_ingest

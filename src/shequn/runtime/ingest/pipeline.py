@@ -72,7 +72,7 @@ class Ingestor:
         community: CommunityRef,
         processors: Sequence[Processor[Any]] = (),
         *,
-        batch_size: int = 5000,
+        batch_size: int = 20_000,
         clock: Clock | None = None,
         retries: int = 5,
     ) -> None:
