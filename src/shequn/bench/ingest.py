@@ -39,7 +39,6 @@ from shequn.runtime.ingest.rows import event_values, prepare
 from shequn.simulator import SimConfig, simulate
 
 
-
 def message_events(count: int, *, seed: int = 11) -> Iterator[Event]:
     """``count`` message events from a large simulated community, streamed."""
     community = simulate(
