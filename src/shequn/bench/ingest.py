@@ -169,4 +169,5 @@ def bench_ingest(db: str, events: int, batch_size: int = 20_000) -> dict[str, ob
         "floor_seconds": floor.seconds,
         "peak_rss_mb": pipeline.rss.peak,
         "rss_growth_mb": pipeline.rss.growth,
+        "rss_growth_second_half_mb": pipeline.rss.late_growth,
     }
