@@ -5,15 +5,16 @@ The pipeline run stores N simulated message events through the real Ingestor
 table with the same columns and indexes, with the plainest fast path the
 database has: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, committing
 every batch like the pipeline does. Generating the events and preparing the
-floor's rows are not timed; both runs stream one batch at a time, so memory
-stays flat whatever N is.
+floor's rows are not timed. Both bulk runs stream one batch at a time, so
+memory stays flat whatever N is. After the bulk run, the community's next 500
+messages are stored one at a time (streaming mode) for the latency figures.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice
 
@@ -47,11 +48,16 @@ def message_events(count: int, *, seed: int = 11) -> Iterator[Event]:
     return islice((e for e in community.events() if e.type is EventType.MESSAGE), count)
 
 
+#: Events stored one at a time after the bulk run (the stream's next ones), for latency.
+STREAMED = 500
+
+
 @dataclass
 class Run:
     events: int
     seconds: float
     rss: RssSampler
+    stream_ms: list[float] = field(default_factory=list)
 
     @property
     def per_s(self) -> float:
@@ -63,15 +69,21 @@ def run_pipeline(url: str, count: int, batch_size: int) -> Run:
     app.migrate()
     ingestor = app.ingestor(app.community("bench"), batch_size=batch_size)
     rss, elapsed, stored = RssSampler(), 0.0, 0
-    for chunk in chunked(message_events(count), batch_size):
+    events = message_events(count + STREAMED)
+    for chunk in chunked(islice(events, count), batch_size):
         started = time.perf_counter()
         stored += ingestor.ingest_many(chunk).stored
         elapsed += time.perf_counter() - started
         rss.sample()
+    latencies = []
+    for event in events:  # the community's next messages, as a live adapter delivers them
+        started = time.perf_counter()
+        ingestor.ingest(event)
+        latencies.append((time.perf_counter() - started) * 1000)
     app.close()
     if stored != count:
         raise RuntimeError(f"pipeline stored {stored} of {count} events")
-    return Run(stored, elapsed, rss)
+    return Run(stored, elapsed, rss, sorted(latencies))
 
 
 def _floor_table() -> Table:
@@ -152,6 +164,10 @@ def run_floor(url: str, count: int, batch_size: int) -> Run:
     return Run(done, elapsed, RssSampler())
 
 
+def _percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
 def bench_ingest(db: str, events: int, batch_size: int = 20_000) -> dict[str, object]:
     with scratch_database(db, "floor") as floor_url:
         floor = run_floor(floor_url, events, batch_size)
@@ -167,6 +183,8 @@ def bench_ingest(db: str, events: int, batch_size: int = 20_000) -> dict[str, ob
         "ratio": pipeline.per_s / floor.per_s,
         "seconds": pipeline.seconds,
         "floor_seconds": floor.seconds,
+        "stream_p50_ms": _percentile(pipeline.stream_ms, 0.50),
+        "stream_p99_ms": _percentile(pipeline.stream_ms, 0.99),
         "peak_rss_mb": pipeline.rss.peak,
         "rss_growth_mb": pipeline.rss.growth,
         "rss_growth_second_half_mb": pipeline.rss.late_growth,

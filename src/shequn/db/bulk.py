@@ -109,6 +109,10 @@ def _sqlite_pairs(key: tuple[Any, ...], keys: Sequence[tuple[int, ...]]) -> Colu
     return tuple_(*key).in_(select(*parts).select_from(each))
 
 
+#: Below this many rows, a plain INSERT costs less than setting up a COPY.
+COPY_MIN_ROWS = 64
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows at once: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite.
 
@@ -118,7 +122,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     """
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         conn.execute(table.insert(), list(rows))
         return
     columns = list(rows[0])

@@ -26,7 +26,7 @@ import psycopg
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shequn.db.bulk import reserve_ids
+from shequn.db.bulk import COPY_MIN_ROWS, reserve_ids
 from shequn.db.engine import Capabilities
 from shequn.db.types import sqlite_datetime
 from shequn.models import EventRow
@@ -109,8 +109,6 @@ CREATE TEMP TABLE IF NOT EXISTS event_staging (
 
 
 class PostgresEventWriter:
-    #: Below this many rows a plain INSERT beats creating and filling the staging table.
-    COPY_THRESHOLD = 64
 
     def write(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         if not rows:
@@ -121,7 +119,7 @@ class PostgresEventWriter:
         keys = [(r[6], r[7]) for r in rows]  # (source, source_id)
         order = sorted(range(len(rows)), key=keys.__getitem__)
         ordered = [rows[i] for i in order]
-        if len(rows) < self.COPY_THRESHOLD:
+        if len(rows) < COPY_MIN_ROWS:
             written = self._insert(conn, ordered)
         else:
             written = self._copy(conn, ordered)
