@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 
 from shequn.db.bulk import insert_rows, reserve_ids, rows_for_keys
 from shequn.models import Group, Identity, Member, Workspace
@@ -60,43 +60,43 @@ def _lock_for_creation(conn: Connection, workspace_id: int) -> bool:
     return True
 
 
-def _find_groups(
-    conn: Connection, workspace_id: int, keys: Iterable[Key]
-) -> dict[Key, tuple[GroupRef, str]]:
-    found: dict[Key, tuple[GroupRef, str]] = {}
+def _find(
+    conn: Connection,
+    table: Table,
+    ref: Callable[[int, int], Any],
+    columns: tuple[str, str],
+    workspace_id: int,
+    keys: Iterable[Key],
+) -> dict[Key, tuple[Any, str]]:
+    """Rows of ``table`` for each (platform, external id): ``ref(id, other)`` and the name.
+
+    ``columns`` names the table's second id column and its name column.
+    """
+    other, name = (table.c[c] for c in columns)
+    found: dict[Key, tuple[Any, str]] = {}
     for platform, externals in _by_platform(keys).items():
         rows = rows_for_keys(
             conn,
-            [_group.c.id, _group.c.community_id, _group.c.external_id, _group.c.name],
-            [_group.c.workspace_id == workspace_id, _group.c.platform == platform],
-            _group.c.external_id,
+            [table.c.id, other, table.c.external_id, name],
+            [table.c.workspace_id == workspace_id, table.c.platform == platform],
+            table.c.external_id,
             externals,
         )
-        for gid, cid, ext, name in rows:
-            found[(platform, ext)] = (GroupRef(gid, cid), name)
+        for row_id, other_id, ext, row_name in rows:
+            found[(platform, ext)] = (ref(row_id, other_id), row_name)
     return found
+
+
+def _find_groups(
+    conn: Connection, workspace_id: int, keys: Iterable[Key]
+) -> dict[Key, tuple[GroupRef, str]]:
+    return _find(conn, _group, GroupRef, ("community_id", "name"), workspace_id, keys)
 
 
 def _find_identities(
     conn: Connection, workspace_id: int, keys: Iterable[Key]
 ) -> dict[Key, tuple[IdentityRef, str]]:
-    found: dict[Key, tuple[IdentityRef, str]] = {}
-    for platform, externals in _by_platform(keys).items():
-        rows = rows_for_keys(
-            conn,
-            [
-                _identity.c.id,
-                _identity.c.member_id,
-                _identity.c.external_id,
-                _identity.c.display_name,
-            ],
-            [_identity.c.workspace_id == workspace_id, _identity.c.platform == platform],
-            _identity.c.external_id,
-            externals,
-        )
-        for iid, mid, ext, name in rows:
-            found[(platform, ext)] = (IdentityRef(iid, mid), name)
-    return found
+    return _find(conn, _identity, IdentityRef, ("member_id", "display_name"), workspace_id, keys)
 
 
 def _still_missing(

@@ -109,7 +109,6 @@ CREATE TEMP TABLE IF NOT EXISTS event_staging (
 
 
 class PostgresEventWriter:
-
     def write(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         if not rows:
             return []
