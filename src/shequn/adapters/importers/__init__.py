@@ -1,0 +1,1 @@
+"""History importers: the exports operators already have, turned into Events."""
