@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shequn import __version__
-from shequn.cli import bench, db, demo, simulate
+from shequn.cli import bench, db, demo, importer, simulate
 
 app = typer.Typer(
     name="shequn",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(bench.app, name="bench")
+app.add_typer(importer.app, name="import")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 

@@ -1,0 +1,76 @@
+"""``shequn import``: history from the exports operators already have."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+
+from shequn.adapters.importers.telegram.importer import ImportFailed, ImportStats, telegram_events
+from shequn.cli.common import console, open_app
+from shequn.kit.errors import ShequnError
+from shequn.runtime.ingest import Ingestor, IngestResult
+
+app = typer.Typer(help="Import chat history from export files.", no_args_is_help=True)
+
+
+class ImportError_(ShequnError):
+    """An import stopped on bad input; what was committed before it stays, whole."""
+
+
+def _import_file(ingestor: Ingestor, path: Path, group: str | None) -> None:
+    stats, total = ImportStats(), IngestResult()
+    size = path.stat().st_size if path.is_file() else None
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[messages]:,} messages"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(path.name, total=size, messages=0)
+
+        def advance(result: IngestResult) -> None:
+            total.add(result)
+            progress.update(task, completed=stats.bytes_read, messages=stats.messages)
+
+        events = telegram_events(path, stats, group_name=group)
+        try:
+            ingestor.ingest_many(events, on_batch=advance)
+        except ImportFailed as exc:
+            raise ImportError_(
+                f"{exc} — the {total.stored:,} events stored before it are complete; "
+                "fix the file and import it again to continue"
+            ) from None
+        progress.update(task, completed=size, messages=stats.messages)
+    console.print(
+        f"{path}: {stats.messages:,} messages read, {total.stored:,} events stored, "
+        f"{total.duplicates:,} already present, {stats.unsupported:,} unsupported skipped",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def telegram(
+    paths: list[Path] = typer.Argument(..., help="result.json files from Telegram Desktop."),
+    community: str = typer.Option("imported", help="Community the groups belong to."),
+    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+) -> None:
+    """Import Telegram Desktop JSON exports (single chat or full account)."""
+    with open_app() as shequn:
+        shequn.migrate()
+        ingestor = shequn.ingestor(shequn.community(community))
+        for path in paths:
+            _import_file(ingestor, path, group)
