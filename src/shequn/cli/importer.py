@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -14,8 +15,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from shequn.adapters.importers.telegram.importer import ImportFailed, ImportStats, telegram_events
+from shequn.adapters.importers.common import ImportFailed, ImportStats
+from shequn.adapters.importers.telegram.importer import telegram_events
+from shequn.adapters.importers.wechat.csv_export import wechat_events
 from shequn.cli.common import console, open_app
+from shequn.core import Event
 from shequn.kit.errors import ShequnError
 from shequn.runtime.ingest import Ingestor, IngestResult
 
@@ -26,7 +30,12 @@ class ImportError_(ShequnError):
     """An import stopped on bad input; what was committed before it stays, whole."""
 
 
-def _import_file(ingestor: Ingestor, path: Path, group: str | None) -> None:
+def _import_file(
+    ingestor: Ingestor,
+    path: Path,
+    read: Callable[[Path, ImportStats], Iterator[Event]],
+    group: str | None,
+) -> None:
     stats, total = ImportStats(), IngestResult()
     size = path.stat().st_size if path.is_file() else None
     with Progress(
@@ -44,7 +53,9 @@ def _import_file(ingestor: Ingestor, path: Path, group: str | None) -> None:
             total.add(result)
             progress.update(task, completed=stats.bytes_read, messages=stats.messages)
 
-        events = telegram_events(path, stats, group_name=group)
+        events: Iterator[Event] = read(path, stats)
+        if group:
+            events = (e.with_(group_name=group) for e in events)
         try:
             ingestor.ingest_many(events, on_batch=advance)
         except ImportFailed as exc:
@@ -73,4 +84,18 @@ def telegram(
         shequn.migrate()
         ingestor = shequn.ingestor(shequn.community(community))
         for path in paths:
-            _import_file(ingestor, path, group)
+            _import_file(ingestor, path, telegram_events, group)
+
+
+@app.command()
+def wechat(
+    paths: list[Path] = typer.Argument(..., help="CSV files exported by MemoTrace / WeChatMsg."),
+    community: str = typer.Option("imported", help="Community the groups belong to."),
+    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+) -> None:
+    """Import WeChat chat exports in the MemoTrace / WeChatMsg CSV layout."""
+    with open_app() as shequn:
+        shequn.migrate()
+        ingestor = shequn.ingestor(shequn.community(community))
+        for path in paths:
+            _import_file(ingestor, path, wechat_events, group)

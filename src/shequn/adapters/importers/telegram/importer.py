@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
+from shequn.adapters.importers.common import ImportFailed, ImportStats
 from shequn.adapters.importers.telegram.messages import BadMessage, events_of
 from shequn.adapters.importers.telegram.reader import BadExport, read_messages
 from shequn.core import Event
 
 
-class ImportFailed(ValueError):
-    """An export that cannot be imported; the message names the file and the place."""
-
-
-@dataclass(slots=True)
-class ImportStats:
-    """What has been read so far: bytes of the file, messages, and those skipped."""
-
-    bytes_read: int = 0
-    messages: int = 0
-    unsupported: int = 0
-
-
-def telegram_events(
-    path: Path, stats: ImportStats, *, group_name: str | None = None
-) -> Iterator[Event]:
+def telegram_events(path: Path, stats: ImportStats) -> Iterator[Event]:
     """Every event in the export at ``path``, streamed; ``stats`` is kept up to date."""
     try:
         stream = path.open("rb")
@@ -38,8 +23,6 @@ def telegram_events(
                 stats.messages += 1
                 stats.bytes_read = stream.tell()
                 chat = exported.chat
-                if group_name:
-                    chat = replace(chat, name=group_name)
                 if exported.message.get("type") == "unsupported":
                     stats.unsupported += 1
                     continue

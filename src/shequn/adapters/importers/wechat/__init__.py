@@ -1,0 +1,1 @@
+"""WeChat chat exports in the CSV layout of MemoTrace / WeChatMsg."""
