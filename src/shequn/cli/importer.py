@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from shequn.adapters.importers.common import ImportFailed, ImportStats
+from shequn.adapters.importers.qq.txt_export import qq_events
 from shequn.adapters.importers.telegram.importer import telegram_events
 from shequn.adapters.importers.wechat.csv_export import wechat_events
 from shequn.cli.common import console, open_app
@@ -99,3 +100,22 @@ def wechat(
         ingestor = shequn.ingestor(shequn.community(community))
         for path in paths:
             _import_file(ingestor, path, wechat_events, group)
+
+
+@app.command()
+def qq(
+    paths: list[Path] = typer.Argument(..., help=".txt files from QQ's PC message manager."),
+    community: str = typer.Option("imported", help="Community the groups belong to."),
+    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+) -> None:
+    """Import QQ message-manager text exports; times are read in the community's zone."""
+    with open_app() as shequn:
+        shequn.migrate()
+        ref = shequn.community(community)
+        ingestor = shequn.ingestor(ref)
+
+        def read(path: Path, stats: ImportStats) -> Iterator[Event]:
+            return qq_events(path, stats, timezone=ref.timezone)
+
+        for path in paths:
+            _import_file(ingestor, path, read, group)

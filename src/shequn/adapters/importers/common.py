@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 
@@ -16,3 +17,18 @@ class ImportStats:
     bytes_read: int = 0
     messages: int = 0
     unsupported: int = 0
+
+
+def detect_encoding(head: bytes) -> str:
+    """How a Chinese export is encoded, from its first bytes.
+
+    ``utf-8-sig`` when it starts with a UTF-8 BOM or decodes as UTF-8; otherwise
+    ``gb18030`` (a superset of GBK, what Chinese Windows tools write).
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"

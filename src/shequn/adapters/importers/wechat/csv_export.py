@@ -10,14 +10,13 @@ from ``CreateTime`` (Unix seconds); ``StrTime`` has no zone. System messages
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from shequn.adapters.importers.common import ImportFailed, ImportStats
+from shequn.adapters.importers.common import ImportFailed, ImportStats, detect_encoding
 from shequn.core import Event, EventType, File, Image, Link, Media, Message, Sticker, Text
 from shequn.kit.timeutil import from_timestamp
 
@@ -33,18 +32,6 @@ _URL = re.compile(r"https?://\S+")
 
 class BadWeChatExport(ImportFailed):
     """A row or file that cannot be read; the message gives file and line."""
-
-
-def detect_encoding(head: bytes) -> str:
-    """``utf-8-sig`` when the file starts with a UTF-8 BOM or its first bytes decode as
-    UTF-8, else ``gb18030`` (a superset of GBK)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
 
 
 def _text(kind: int, content: str) -> Message:

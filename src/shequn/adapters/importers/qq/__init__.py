@@ -1,0 +1,1 @@
+"""QQ's PC message manager text exports."""
