@@ -16,12 +16,14 @@ from rich.progress import (
 )
 
 from shequn.adapters.importers.common import ImportFailed, ImportStats
+from shequn.adapters.importers.generic import csv_events, jsonl_events
 from shequn.adapters.importers.qq.txt_export import qq_events
 from shequn.adapters.importers.telegram.importer import telegram_events
 from shequn.adapters.importers.wechat.csv_export import wechat_events
 from shequn.cli.common import console, open_app
 from shequn.core import Event
 from shequn.kit.errors import ShequnError
+from shequn.kit.timeutil import zone
 from shequn.runtime.ingest import Ingestor, IngestResult
 
 app = typer.Typer(help="Import chat history from export files.", no_args_is_help=True)
@@ -119,3 +121,59 @@ def qq(
 
         for path in paths:
             _import_file(ingestor, path, read, group)
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise typer.BadParameter(f"{pair!r}: expected FIELD=COLUMN, e.g. time=created_at")
+        out[field.strip()] = column.strip()
+    return out
+
+
+def _generic(
+    paths: list[Path],
+    community: str,
+    group: str | None,
+    maps: list[str],
+    reader: Callable[..., Iterator[Event]],
+) -> None:
+    mapping = _mapping(maps)
+    with open_app() as shequn:
+        shequn.migrate()
+        ref = shequn.community(community)
+        ingestor = shequn.ingestor(ref)
+        tz = zone(ref.timezone)
+
+        def read(path: Path, stats: ImportStats) -> Iterator[Event]:
+            return reader(path, stats, tz=tz, mapping=mapping)
+
+        for path in paths:
+            _import_file(ingestor, path, read, group)
+
+
+MAP_HELP = "Read FIELD from another column: FIELD=COLUMN (repeatable). See the README."
+
+
+@app.command()
+def jsonl(
+    paths: list[Path] = typer.Argument(..., help="JSON Lines files, one event per line."),
+    community: str = typer.Option("imported", help="Community the groups belong to."),
+    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+    map: list[str] = typer.Option([], "--map", help=MAP_HELP),  # noqa: A002
+) -> None:
+    """Import JSON Lines: one event per line (id, time, type, group, user, text, payload)."""
+    _generic(paths, community, group, map, jsonl_events)
+
+
+@app.command("csv")
+def csv_(
+    paths: list[Path] = typer.Argument(..., help="CSV files with a header row, one event a row."),
+    community: str = typer.Option("imported", help="Community the groups belong to."),
+    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+    map: list[str] = typer.Option([], "--map", help=MAP_HELP),  # noqa: A002
+) -> None:
+    """Import CSV: one event per row (id, time, type, group, user, text, payload.KEY columns)."""
+    _generic(paths, community, group, map, csv_events)
