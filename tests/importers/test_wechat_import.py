@@ -9,13 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from shequn.adapters.importers.common import ImportStats
-from shequn.adapters.importers.wechat.csv_export import (
-    BadWeChatExport,
-    detect_encoding,
-    row_events,
-    wechat_events,
-)
+from shequn.adapters.importers.common import ImportStats, detect_encoding
+from shequn.adapters.importers.wechat.csv_export import BadWeChatExport, row_events, wechat_events
 from shequn.cli.main import app
 from shequn.core import EventType, Image, Link, Sticker, Text
 

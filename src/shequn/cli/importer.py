@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -22,6 +23,7 @@ from shequn.adapters.importers.telegram.importer import telegram_events
 from shequn.adapters.importers.wechat.csv_export import wechat_events
 from shequn.cli.common import console, open_app
 from shequn.core import Event
+from shequn.features.community.setup import CommunityRef
 from shequn.kit.errors import ShequnError
 from shequn.kit.timeutil import zone
 from shequn.runtime.ingest import Ingestor, IngestResult
@@ -39,6 +41,7 @@ def _import_file(
     read: Callable[[Path, ImportStats], Iterator[Event]],
     group: str | None,
 ) -> None:
+    """One file through the pipeline, with a progress bar and a closing summary."""
     stats, total = ImportStats(), IngestResult()
     size = path.stat().st_size if path.is_file() else None
     with Progress(
@@ -76,49 +79,25 @@ def _import_file(
     )
 
 
-@app.command()
-def telegram(
-    paths: list[Path] = typer.Argument(..., help="result.json files from Telegram Desktop."),
-    community: str = typer.Option("imported", help="Community the groups belong to."),
-    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
+Reader = Callable[[Path, ImportStats], Iterator[Event]]
+COMMUNITY = typer.Option("imported", help="Community the groups belong to.")
+GROUP = typer.Option(None, help="Name the imported group(s) this instead.")
+MAP = typer.Option(
+    [], "--map", help="Read FIELD from another column: FIELD=COLUMN (repeatable). See the README."
+)
+
+
+def _run(
+    paths: list[Path],
+    community: str,
+    group: str | None,
+    reader_for: Callable[[CommunityRef], Reader],
 ) -> None:
-    """Import Telegram Desktop JSON exports (single chat or full account)."""
-    with open_app() as shequn:
-        shequn.migrate()
-        ingestor = shequn.ingestor(shequn.community(community))
-        for path in paths:
-            _import_file(ingestor, path, telegram_events, group)
-
-
-@app.command()
-def wechat(
-    paths: list[Path] = typer.Argument(..., help="CSV files exported by MemoTrace / WeChatMsg."),
-    community: str = typer.Option("imported", help="Community the groups belong to."),
-    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
-) -> None:
-    """Import WeChat chat exports in the MemoTrace / WeChatMsg CSV layout."""
-    with open_app() as shequn:
-        shequn.migrate()
-        ingestor = shequn.ingestor(shequn.community(community))
-        for path in paths:
-            _import_file(ingestor, path, wechat_events, group)
-
-
-@app.command()
-def qq(
-    paths: list[Path] = typer.Argument(..., help=".txt files from QQ's PC message manager."),
-    community: str = typer.Option("imported", help="Community the groups belong to."),
-    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
-) -> None:
-    """Import QQ message-manager text exports; times are read in the community's zone."""
+    """Import each file in turn into ``community``; ``reader_for`` may use its time zone."""
     with open_app() as shequn:
         shequn.migrate()
         ref = shequn.community(community)
-        ingestor = shequn.ingestor(ref)
-
-        def read(path: Path, stats: ImportStats) -> Iterator[Event]:
-            return qq_events(path, stats, timezone=ref.timezone)
-
+        ingestor, read = shequn.ingestor(ref), reader_for(ref)
         for path in paths:
             _import_file(ingestor, path, read, group)
 
@@ -133,47 +112,65 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _generic(
-    paths: list[Path],
-    community: str,
-    group: str | None,
-    maps: list[str],
-    reader: Callable[..., Iterator[Event]],
+@app.command()
+def telegram(
+    paths: list[Path] = typer.Argument(..., help="result.json files from Telegram Desktop."),
+    community: str = COMMUNITY,
+    group: str = GROUP,
 ) -> None:
-    mapping = _mapping(maps)
-    with open_app() as shequn:
-        shequn.migrate()
-        ref = shequn.community(community)
-        ingestor = shequn.ingestor(ref)
-        tz = zone(ref.timezone)
-
-        def read(path: Path, stats: ImportStats) -> Iterator[Event]:
-            return reader(path, stats, tz=tz, mapping=mapping)
-
-        for path in paths:
-            _import_file(ingestor, path, read, group)
+    """Import Telegram Desktop JSON exports (single chat or full account)."""
+    _run(paths, community, group, lambda ref: telegram_events)
 
 
-MAP_HELP = "Read FIELD from another column: FIELD=COLUMN (repeatable). See the README."
+@app.command()
+def wechat(
+    paths: list[Path] = typer.Argument(..., help="CSV files exported by MemoTrace / WeChatMsg."),
+    community: str = COMMUNITY,
+    group: str = GROUP,
+) -> None:
+    """Import WeChat chat exports in the MemoTrace / WeChatMsg CSV layout."""
+    _run(paths, community, group, lambda ref: wechat_events)
+
+
+@app.command()
+def qq(
+    paths: list[Path] = typer.Argument(..., help=".txt files from QQ's PC message manager."),
+    community: str = COMMUNITY,
+    group: str = GROUP,
+) -> None:
+    """Import QQ message-manager text exports; times are read in the community's zone."""
+    _run(paths, community, group, lambda ref: partial(qq_events, timezone=ref.timezone))
 
 
 @app.command()
 def jsonl(
     paths: list[Path] = typer.Argument(..., help="JSON Lines files, one event per line."),
-    community: str = typer.Option("imported", help="Community the groups belong to."),
-    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
-    map: list[str] = typer.Option([], "--map", help=MAP_HELP),  # noqa: A002
+    community: str = COMMUNITY,
+    group: str = GROUP,
+    map: list[str] = MAP,  # noqa: A002
 ) -> None:
     """Import JSON Lines: one event per line (id, time, type, group, user, text, payload)."""
-    _generic(paths, community, group, map, jsonl_events)
+    mapping = _mapping(map)
+    _run(
+        paths,
+        community,
+        group,
+        lambda ref: partial(jsonl_events, tz=zone(ref.timezone), mapping=mapping),
+    )
 
 
 @app.command("csv")
 def csv_(
     paths: list[Path] = typer.Argument(..., help="CSV files with a header row, one event a row."),
-    community: str = typer.Option("imported", help="Community the groups belong to."),
-    group: str = typer.Option(None, help="Name the imported group(s) this instead."),
-    map: list[str] = typer.Option([], "--map", help=MAP_HELP),  # noqa: A002
+    community: str = COMMUNITY,
+    group: str = GROUP,
+    map: list[str] = MAP,  # noqa: A002
 ) -> None:
     """Import CSV: one event per row (id, time, type, group, user, text, payload.KEY columns)."""
-    _generic(paths, community, group, map, csv_events)
+    mapping = _mapping(map)
+    _run(
+        paths,
+        community,
+        group,
+        lambda ref: partial(csv_events, tz=zone(ref.timezone), mapping=mapping),
+    )

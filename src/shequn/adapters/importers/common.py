@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+#: How much of a file is read to tell its encoding.
+SNIFF_BYTES = 64 * 1024
 
 
 class ImportFailed(ValueError):
@@ -32,3 +40,19 @@ def detect_encoding(head: bytes) -> str:
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8-sig"
+
+
+@contextmanager
+def open_text(
+    path: Path, error: type[ImportFailed], *, newline: str | None = ""
+) -> Iterator[tuple[io.TextIOWrapper, BinaryIO, str]]:
+    """The file as text in its detected encoding, with the byte stream (for positions)
+    and the encoding's name; a file that cannot be opened raises ``error``."""
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise error(f"{path}: {exc.strerror or exc}") from None
+    with raw:
+        encoding = detect_encoding(raw.read(SNIFF_BYTES))
+        raw.seek(0)
+        yield io.TextIOWrapper(raw, encoding=encoding, newline=newline), raw, encoding

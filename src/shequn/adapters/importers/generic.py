@@ -20,21 +20,17 @@ mapping (``--map time=created_at`` reads the ``created_at`` column as ``time``):
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from shequn.adapters.importers.common import ImportFailed, ImportStats, detect_encoding
+from shequn.adapters.importers.common import ImportFailed, ImportStats, open_text
 from shequn.core import Event, EventType, Message
 from shequn.kit.timeutil import from_timestamp
-
-_SNIFF = 64 * 1024
 
 
 class BadRecord(ImportFailed):
@@ -95,25 +91,12 @@ def _renamed(record: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str,
     return out
 
 
-@contextmanager
-def _open_text(path: Path) -> Iterator[tuple[io.TextIOWrapper, BinaryIO]]:
-    """The file as text in its detected encoding, with the binary stream for positions."""
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise BadRecord(f"{path}: {exc.strerror or exc}") from None
-    with raw:
-        encoding = detect_encoding(raw.read(_SNIFF))
-        raw.seek(0)
-        yield io.TextIOWrapper(raw, encoding=encoding, newline=""), raw
-
-
 def jsonl_events(
     path: Path, stats: ImportStats, *, tz: ZoneInfo, mapping: Mapping[str, str] | None = None
 ) -> Iterator[Event]:
     """Every event of a JSON Lines file, one line at a time."""
     source = f"import:{path.name}"
-    with _open_text(path) as (text, raw):
+    with open_text(path, BadRecord) as (text, raw, _encoding):
         line_no = 0
         try:
             for line_no, line in enumerate(text, start=1):
@@ -140,7 +123,7 @@ def csv_events(
 ) -> Iterator[Event]:
     """Every event of a CSV file with a header row, one row at a time."""
     source = f"import:{path.name}"
-    with _open_text(path) as (text, raw):
+    with open_text(path, BadRecord) as (text, raw, _encoding):
         reader = csv.DictReader(text)
         try:
             for row in reader:

@@ -13,7 +13,6 @@ later export, is imported again.
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shequn.adapters.importers.common import ImportFailed, ImportStats, detect_encoding
+from shequn.adapters.importers.common import ImportFailed, ImportStats, open_text
 from shequn.core import Event, EventType, Message
 from shequn.kit.timeutil import DEFAULT_TIMEZONE, zone
 
@@ -32,7 +31,6 @@ _HEADER = re.compile(
     r"(?P<name>.*?)(?:\((?P<qq>\d{5,12})\)|<(?P<email>[^<>\s]+@[^<>\s]+)>)$"
 )
 _ROLES = {"群主": "owner", "管理员": "admin"}
-_SNIFF = 64 * 1024
 
 
 class BadQQExport(ImportFailed):
@@ -45,14 +43,7 @@ def qq_events(
     """Every event in the export at ``path``; ``stats`` counts the messages."""
     where = str(path)
     tz = zone(timezone)
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise BadQQExport(f"{where}: {exc.strerror or exc}") from None
-    with raw:
-        encoding = detect_encoding(raw.read(_SNIFF))
-        raw.seek(0)
-        lines = io.TextIOWrapper(raw, encoding=encoding, newline=None)
+    with open_text(path, BadQQExport, newline=None) as (lines, raw, encoding):
         reader = _Reader(where, tz, stats)
         line_no = 0
         try:

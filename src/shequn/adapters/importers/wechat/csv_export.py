@@ -11,19 +11,17 @@ from ``CreateTime`` (Unix seconds); ``StrTime`` has no zone. System messages
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from shequn.adapters.importers.common import ImportFailed, ImportStats, detect_encoding
+from shequn.adapters.importers.common import ImportFailed, ImportStats, open_text
 from shequn.core import Event, EventType, File, Image, Link, Media, Message, Sticker, Text
 from shequn.kit.timeutil import from_timestamp
 
 PLATFORM = "wechat"
 COLUMNS = ("localId", "TalkerId", "Type", "CreateTime", "StrContent", "Sender")
 SELF = "self"
-_SNIFF = 64 * 1024
 _INVITED = re.compile(r'邀请"(?P<names>.+?)"加入了群聊')
 _SCANNED = re.compile(r'"(?P<names>.+?)"通过扫描.*?二维码加入群聊')
 _MEDIA = {3: "image", 34: "voice", 43: "video", 47: "sticker", 49: "app", 10000: "system"}
@@ -118,14 +116,7 @@ def row_events(row: Mapping[str, str], where: str) -> Iterator[Event]:
 def wechat_events(path: Path, stats: ImportStats) -> Iterator[Event]:
     """Every event in the CSV at ``path``, one row at a time; ``stats`` is kept up to date."""
     where = str(path)
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise BadWeChatExport(f"{where}: {exc.strerror or exc}") from None
-    with raw:
-        encoding = detect_encoding(raw.read(_SNIFF))
-        raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    with open_text(path, BadWeChatExport) as (text, raw, encoding):
         reader = csv.DictReader(text)
         try:
             header = reader.fieldnames or []
