@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from shequn.config import Settings, load_settings
 from shequn.db.engine import WRITE, make_engine
 from shequn.db.migrate import require_current, upgrade
+from shequn.features.analytics.rollup.processor import RollupProcessor
 from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
 from shequn.features.processor import Processor
@@ -23,8 +24,9 @@ from shequn.runtime.ingest import Ingestor
 
 
 def default_processors() -> list[Processor[Any]]:
-    """The processors every ingest runs, in order."""
-    return [MembershipProcessor()]
+    """The processors every ingest runs, in order: seats first, so the rollups see
+    the joins of the same batch."""
+    return [MembershipProcessor(), RollupProcessor()]
 
 
 @dataclass

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     locale: str = "zh-CN"
     ingest_batch_size: int = Field(default=20_000, ge=1, le=100_000)
     echo_sql: bool = False
+    #: Health-diagnosis thresholds (``features.analytics.health.logic.Thresholds`` field
+    #: names), e.g. ``[health]`` ``activity_drop = 0.4`` in shequn.toml.
+    health: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod

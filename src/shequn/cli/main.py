@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shequn import __version__
-from shequn.cli import bench, db, demo, importer, simulate
+from shequn.cli import bench, db, demo, importer, report, simulate
 
 app = typer.Typer(
     name="shequn",
@@ -19,6 +19,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(importer.app, name="import")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
+app.command("report")(report.report)
 
 
 @app.command()

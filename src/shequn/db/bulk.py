@@ -26,6 +26,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.expression import any_
 
@@ -133,3 +135,73 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
                 copy.write_row([row[c] for c in columns])
     finally:
         cursor.close()
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    add: Sequence[str] = (),
+    least: Sequence[str] = (),
+    greatest: Sequence[str] = (),
+) -> None:
+    """Insert ``rows``, or fold them into the rows already there with the same ``key``.
+
+    Columns in ``add`` are summed, ``least`` / ``greatest`` keep the smaller /
+    larger value: increments that commute, so concurrent writers need no
+    read-modify-write and no lock beyond the row's own. Rows are written in
+    key order (so two writers never wait on each other in a cycle); their keys
+    must be unique. PostgreSQL takes large sets through ``COPY`` into a staging
+    table and one ``INSERT … SELECT … ON CONFLICT``.
+    """
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda r: tuple(r[k] for k in key))
+    columns = list(rows[0])
+    postgres = conn.dialect.name == "postgresql"
+    lo, hi = (func.least, func.greatest) if postgres else (func.min, func.max)
+    if postgres and len(rows) >= COPY_MIN_ROWS:
+        _upsert_staged(conn, table, rows, columns, key, add, least, greatest)
+        return
+    stmt = (pg_insert if postgres else sqlite_insert)(table)
+    new = stmt.excluded
+    changes = {c: table.c[c] + new[c] for c in add}
+    changes |= {c: lo(table.c[c], new[c]) for c in least}
+    changes |= {c: hi(table.c[c], new[c]) for c in greatest}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes), rows)
+
+
+def _upsert_staged(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    columns: list[str],
+    key: Sequence[str],
+    add: Sequence[str],
+    least: Sequence[str],
+    greatest: Sequence[str],
+) -> None:
+    stage = f"stage_{table.name}"
+    cols = ", ".join(columns)
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS"
+    )
+    conn.exec_driver_sql(f"TRUNCATE {stage}")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    finally:
+        cursor.close()
+    sets = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in add]
+    sets += [f"{c} = LEAST({table.name}.{c}, EXCLUDED.{c})" for c in least]
+    sets += [f"{c} = GREATEST({table.name}.{c}, EXCLUDED.{c})" for c in greatest]
+    conflict = ", ".join(key)
+    action = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {conflict} "
+        f"ON CONFLICT ({conflict}) {action}"
+    )

@@ -1,5 +1,6 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
+from shequn.models.activity import GroupDay, GroupHour, MemberDay, MemberGroup, OpenItem, TermWeek
 from shequn.models.events import EventRow
 from shequn.models.groups import Group, GroupStatus, Membership
 from shequn.models.members import Identity, Member
@@ -9,6 +10,12 @@ from shequn.models.tags import MemberTag, Tag
 from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
+    "GroupDay",
+    "GroupHour",
+    "MemberDay",
+    "MemberGroup",
+    "OpenItem",
+    "TermWeek",
     "Community",
     "EventRow",
     "Group",

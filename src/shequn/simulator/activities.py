@@ -23,23 +23,27 @@ MESSAGE = EventType.MESSAGE
 def welcome(
     run: GroupRun, today: Today, joined: list[tuple[float, int, Stint]], cum: list[float]
 ) -> None:
-    """An admin welcomes a newcomer with an @, others chime in, the newcomer says hello."""
+    """The newcomer may say hello; an admin welcomes them with an @ (most surely when they
+    introduced themselves, less so as a declining group's leaders fade); others chime in."""
     rng, chat, gp, out, end = run.rng, run.chat, run.gp, today.out, today.end
     for ts, i, stint in joined:
         if i < gp.staff or gp.seats[i].spam or (stint.leave is not None and stint.leave < end):
             continue
         account, nick = run.who[i]
-        host = run.staff_voice(0.45 * today.fade)
+        intro_at = None
+        if rng.random() < 0.3:
+            intro_at = min(ts + rng.uniform(60, 1800), end)
+            run.emit(out, intro_at, MESSAGE, i, message=chat.intro(nick))
+            run.introduced.add(i)
+        chance = 0.85 if intro_at is not None else 0.45
+        host = run.staff_voice(chance * today.fade)
         if host is not None and host != i:
-            at = min(ts + rng.uniform(30, 1200), end)
+            at = min((intro_at or ts) + rng.uniform(30, 900), end)
             run.emit(out, at, MESSAGE, host, message=chat.welcome(account, nick))
             if cum[-1] > 0 and rng.random() < 0.3:
                 fan = rng.choices(range(len(cum)), cum_weights=cum)[0]
                 at = min(at + rng.uniform(10, 300), end)
                 run.emit(out, at, MESSAGE, fan, message=chat.welcome_reply())
-        if rng.random() < 0.3:
-            at = min(ts + rng.uniform(60, 3600), end)
-            run.emit(out, at, MESSAGE, i, message=chat.intro(nick))
 
 
 def award_titles(run: GroupRun, today: Today) -> None:

@@ -223,6 +223,10 @@ class GroupChat:
         before, _, after = self.pick(v.WELCOME).partition("{name}")
         return Message((Text(before), Mention(account, nick), Text(after)))
 
+    def greet_first(self, account: str, nick: str) -> Message:
+        """An answer to a newcomer's first words in the chat."""
+        return Message((Mention(account, nick), Text(" " + self.pick(v.FIRST_WORDS_REPLIES))))
+
     def intro(self, nick: str) -> Message:
         return Message(
             self.decorate(self.fill(self.pick(v.INTRO), nick=nick, topic=self.topic.name))

@@ -75,6 +75,8 @@ class GroupRun:
         self.chat = GroupChat(rng, gp.topic, gp.group.external_id)
         self.admins = list(range(gp.staff))  # seat 0 is the owner
         self.checkers = [i for i, s in enumerate(gp.seats) if s.checkin > 0]
+        self.unheard: set[int] = set()  # newcomers who have not spoken yet
+        self.introduced: set[int] = set()  # newcomers who said hello on the day they joined
         self.changes: dict[int, list[tuple[float, int, int, Stint]]] = {}
         self.silences: dict[int, list[int]] = {}
         self.titles: dict[int, list[tuple[int, str]]] = {}
@@ -192,6 +194,8 @@ class GroupRun:
         for _, i, stint in joined:  # newcomers take part from tomorrow on
             if stint.leave is None or stint.leave > today.end:
                 self.enter(i)
+                if i >= gp.staff and i not in self.introduced:
+                    self.unheard.add(i)
                 if i < gp.staff:
                     self.weights[i] = self.base[i] * today.fade
 
@@ -228,6 +232,15 @@ class GroupRun:
             payload = {"message_id": sid}
             when = _fromts(ts, UTC)
             out.append((ts, Event(MESSAGE, *src, sid, when, *where, *who[seat], message, payload)))
+            if seat in self.unheard:  # a newcomer's first words: somebody usually answers
+                self.unheard.discard(seat)
+                host = self.staff_voice(0.8 * today.fade)
+                if host is not None:
+                    self.n = n
+                    at = min(ts + rng.uniform(20, 900), end)
+                    account, nick = who[seat]
+                    self.emit(out, at, MESSAGE, host, message=chat.greet_first(account, nick))
+                    n = self.n
             if rng.random() < 0.07:
                 for fan in rng.choices(seats, cum_weights=cum, k=1 + (rng.random() < 0.3)):
                     if fan == seat:

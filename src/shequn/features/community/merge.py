@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from shequn.features.analytics.rollup.merge import fold_member
 from shequn.features.community.membership.logic import Seat, combine
 from shequn.features.community.membership.processor import new_roster_version
 from shequn.models import Group, Identity, Member, Membership, MemberTag, Workspace
@@ -82,6 +83,8 @@ def merge_members(conn: Connection, keep: int, merge: int) -> MergeResult:
             update(_m).where(_m.c.id == keep_row).values({c: getattr(together, c) for c in _SEAT})
         )
         combined += 1
+
+    fold_member(conn, keep, merge)
 
     kept_tags = set(conn.execute(select(_tag.c.tag_id).where(_tag.c.member_id == keep)).scalars())
     conn.execute(
