@@ -38,7 +38,7 @@ class Thresholds:
     speaker_ratio_drop: float = 0.30
     members_hold: float = 0.10
     leader_min_share: float = 0.03
-    leader_drop: float = 0.50
+    leader_drop: float = 0.40
     no_joins_min_members: int = 10
     net_loss_share: float = 0.02
     newcomers_min: int = 8
@@ -93,8 +93,14 @@ def _drop(before: float, after: float) -> float:
 
 
 def diagnose(weeks: list[Week], t: Thresholds | None = None) -> Diagnosis:
-    """The group's health from its complete weeks, oldest first."""
+    """The group's health from its complete weeks, oldest first.
+
+    Weeks before the group's first message (history that starts later, a group
+    founded inside the range) are no baseline and are skipped.
+    """
     t = t or Thresholds()
+    while weeks and weeks[0].messages == 0:
+        weeks = weeks[1:]
     recent = weeks[-t.recent_weeks :] if len(weeks) >= t.recent_weeks else []
     base = weeks[-(t.recent_weeks + t.baseline_weeks) : -t.recent_weeks] if recent else []
     reasons: list[Reason] = []

@@ -101,6 +101,7 @@ def chart_labels(lang: str) -> dict[str, Any]:
         "locale": "zh-CN" if lang == "zh-CN" else "en",
         "echarts_locale": "ZH" if lang == "zh-CN" else "EN",
         "weekdays": [text(lang, f"weekday.{d}") for d in range(7)],
+        "partial_week": text(lang, "chart.partial_week"),
         "series": {
             k: text(lang, f"series.{k}")
             for k in ("messages", "speakers", "speaker_ratio", "leader_share", "score")
@@ -134,10 +135,12 @@ def chart_blocks(report: dict[str, Any]) -> dict[str, Any]:
             "declining": [bool((g.get("health") or {}).get("declining")) for g in groups],
         },
     }
+    complete_to = (report.get("range") or {}).get("weeks_complete_to") or "9999-12-31"
     for index, group in enumerate(groups, start=1):
         weekly = group.get("weekly", [])
         blocks[f"data-weekly-{index}"] = {
             "weeks": [w["week"] for w in weekly],
+            "partial": [str(w["week"]) > complete_to for w in weekly],
             **{
                 k: [w.get(k) for w in weekly]
                 for k in ("messages", "speakers", "speaker_ratio", "leader_share")

@@ -149,9 +149,14 @@ def _reasons(lang: str, group: dict[str, Any]) -> Panel:
                 shown = _pct(value) if ("share" in key or "ratio" in key) else _num(value)
                 line.append(f"{label} {shown}   ")
             parts.append(Padding(line, (0, 0, 0, 2)))
-        advice = Text("→ ", style="green")
-        advice.append(text(lang, "group.advice") + ": ", "bold green")
-        advice.append_text(plain(reason.get("advice", "")))
+        # A grid, not one Text: Rich wraps at spaces, so a Chinese sentence after
+        # the label would otherwise drop to its own line as one long "word".
+        advice = Table.grid(padding=(0, 1))
+        advice.add_column(no_wrap=True)
+        advice.add_column(ratio=1, overflow="fold")
+        label = Text("→ ", style="green")
+        label.append(text(lang, "text.advice").strip(), "bold green")
+        advice.add_row(label, plain(reason.get("advice", "")))
         parts.append(Padding(advice, (0, 0, 0, 2)))
     title = plain(group.get("name", ""), "bold", limit=NAME_WIDTH)
     return Panel(Group(*parts), title=title, title_align="left", box=box.ROUNDED)

@@ -127,8 +127,29 @@
       { type: "value", gridIndex: 0, splitLine: { show: false } },
       { type: "value", gridIndex: 1, min: 0, axisLabel: { formatter: pct }, splitNumber: 2, splitLine: split },
     ];
+    var partial = d.weeks.filter(function (w, i) {
+      return d.partial[i];
+    });
+    var bars = {
+      name: names[0],
+      type: "bar",
+      barMaxWidth: 22,
+      itemStyle: { opacity: 0.75 },
+      data: d.messages.map(function (v, i) {
+        return d.partial[i] ? { value: v, itemStyle: { opacity: 0.3 } } : v;
+      }),
+    };
+    /* The week still running is shaded: its low bar is not a collapse. */
+    if (partial.length) {
+      bars.markArea = {
+        silent: true,
+        itemStyle: { color: "rgba(95, 104, 120, 0.08)" },
+        label: { show: true, position: "insideTop", color: "#5f6878", formatter: L.partial_week },
+        data: [[{ xAxis: partial[0] }, { xAxis: partial[partial.length - 1] }]],
+      };
+    }
     option.series = [
-      { name: names[0], type: "bar", data: d.messages, barMaxWidth: 22, itemStyle: { opacity: 0.75 } },
+      bars,
       { name: names[1], type: "line", data: d.speakers, yAxisIndex: 1 },
       { name: names[2], type: "line", data: d.speaker_ratio, xAxisIndex: 1, yAxisIndex: 2 },
       {
@@ -148,6 +169,7 @@
     el.style.height = Math.max(120, d.names.length * 30 + 40) + "px";
     var option = base();
     option.grid.top = 8;
+    option.grid.right = 40;
     option.tooltip = {
       trigger: "item",
       confine: true,
