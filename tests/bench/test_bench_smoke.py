@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from servers import pg_admin_url
 from shequn.bench.ingest import bench_ingest
+from shequn.bench.metrics import bench_metrics
 from shequn.cli.main import app
 
 
@@ -36,3 +37,12 @@ def test_bench_command_ends_with_one_json_line() -> None:
     last = result.stdout.strip().splitlines()[-1]
     figures = orjson.loads(last)
     assert figures["events"] == 1000 and "ratio" in figures
+
+
+def test_metrics_bench_agrees_and_reports_its_figures(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    keep = tmp_path / "community.db"
+    figures = bench_metrics("sqlite", 5000, keep)
+    assert figures["bench"] == "metrics" and figures["messages"] == 5000
+    assert figures["rollup_ms"] > 0 and figures["raw_ms"] > 0 and figures["ratio"] > 0
+    again = bench_metrics("sqlite", 5000, keep)  # reuses the stored community
+    assert again["messages"] == 5000
