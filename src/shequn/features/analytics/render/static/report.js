@@ -170,6 +170,7 @@
     var option = base();
     option.grid.top = 8;
     option.grid.right = 40;
+    option.grid.left = 16;
     option.tooltip = {
       trigger: "item",
       confine: true,
