@@ -337,6 +337,16 @@ def changes_after(conn: Connection, scope: Scope, day: date) -> dict[int, dict[d
     return out
 
 
+def first_day(conn: Connection, community_id: int) -> date | None:
+    """The first local day with a message in the community (joins replayed from a
+    group's founding years earlier do not start its history)."""
+    return conn.execute(
+        select(func.min(_gd.c.day))
+        .where(_gd.c.group_id.in_(select(_g.c.id).where(_g.c.community_id == community_id)))
+        .where(_gd.c.messages > 0)
+    ).scalar()
+
+
 def last_activity(conn: Connection, community_id: int) -> Any:
     """The latest instant any message was counted in the community (the data's "now")."""
     return conn.execute(

@@ -49,7 +49,8 @@ def default_scope(
     start: date | None = None,
     end: date | None = None,
 ) -> Scope:
-    """The range a report covers when not told: the 13 weeks up to the last activity.
+    """The range a report covers when not told: the 13 weeks up to the last activity
+    (or all of it, when the history is shorter).
 
     ``as_of`` is the last counted message (or now, if earlier), so the week it
     falls in — which an export may have cut short — counts as partial.
@@ -58,7 +59,11 @@ def default_scope(
     as_of = min(last, now) if last is not None else now
     tz = Scope(community_id, timezone, date.min, date.min, as_of).zone
     end = end or as_of.astimezone(tz).date()
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start is None:
+        first = metrics.first_day(conn, community_id)
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
+        if first is not None and first <= end:
+            start = max(start, first)
     if start > end:
         raise ValueError(f"the range starts ({start}) after it ends ({end})")
     scope = Scope(community_id, timezone, start, end, as_of)
