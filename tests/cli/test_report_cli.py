@@ -82,3 +82,19 @@ def test_health_thresholds_come_from_the_settings(env: Path) -> None:
     imported(env)
     result = runner.invoke(app, ["report", "--format", "json"])
     assert result.exit_code == 1 and "no_such" in result.stderr
+
+
+def test_history_stored_before_the_rollups_is_recounted(env: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    imported(env)
+    engine = create_engine(f"sqlite:///{env / 'cli.db'}")
+    with engine.begin() as conn:
+        for table in ("activity_group_day", "activity_member_day", "activity_member_group"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    result = runner.invoke(app, ["report"])
+    assert result.exit_code == 1 and "rebuild-rollups" in result.stderr
+    result = runner.invoke(app, ["db", "rebuild-rollups"])
+    assert result.exit_code == 0 and "events recounted" in result.stdout
+    assert runner.invoke(app, ["report", "--format", "json"]).exit_code == 0

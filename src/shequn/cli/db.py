@@ -1,4 +1,4 @@
-"""``shequn db``: schema migrations."""
+"""``shequn db``: schema migrations, and recounting what is derived from the event log."""
 
 from __future__ import annotations
 
@@ -32,3 +32,25 @@ def current() -> None:
     with open_app() as shequn:
         have = migrate.current_revision(shequn.engine) or "base"
         console.print(f"database: {have}  code: {migrate.head_revision(shequn.engine)}")
+
+
+@app.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recount the activity rollups of every community from the event log."""
+    from sqlalchemy import select
+
+    from shequn.features.analytics.rollup.rebuild import rebuild
+    from shequn.models import Community
+
+    with open_app() as shequn:
+        shequn.check_schema()
+        with shequn.engine.connect() as conn:
+            communities = conn.execute(select(Community.id, Community.name)).all()
+        for cid, name in communities:
+            with console.status(f"recounting {name}…") as status:
+                replayed = rebuild(
+                    shequn.engine,
+                    cid,
+                    on_chunk=lambda n, name=name: status.update(f"{name}: {n:,} events"),
+                )
+            console.print(f"{name}: {replayed:,} events recounted", markup=False, highlight=False)

@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 
 from shequn.cli.common import console, open_app
 from shequn.cli.simulate import run_simulation, today_in
+from shequn.features.analytics.rollup.rebuild import needs_rebuild, rebuild
 from shequn.features.community.summary import GroupSummary, group_summaries
 from shequn.models import Community, EventRow
 from shequn.simulator import SimConfig
@@ -69,8 +70,18 @@ def demo(
             run_simulation(app, config)
         with app.engine.connect() as conn:
             communities = conn.execute(select(Community.id, Community.name)).all()
+            stale = [cid for cid, _ in communities if needs_rebuild(conn, cid)]
+        for cid in stale:  # a database from before the activity rollups
+            with console.status("counting the stored history into the activity rollups…"):
+                rebuild(app.engine, cid)
+        with app.engine.connect() as conn:
             for cid, name in communities:
                 console.print(_summary_table(name, group_summaries(conn, cid)))
     console.print(
         f"database: {app.settings.database_url}  ready in {time.perf_counter() - started:.1f} s"
+    )
+    console.print(
+        "health report: shequn report  (or --format html --out report.html)",
+        markup=False,
+        highlight=False,
     )

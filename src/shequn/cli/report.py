@@ -17,6 +17,7 @@ from shequn.cli.common import console, open_app
 from shequn.features.analytics.health.logic import Thresholds
 from shequn.features.analytics.render import render_html, render_text
 from shequn.features.analytics.report import ReportOptions, build_report, default_scope
+from shequn.features.analytics.rollup.rebuild import needs_rebuild
 from shequn.kit.errors import ConfigError, ShequnError
 from shequn.models import Community
 
@@ -77,6 +78,11 @@ def report(
                 names = ", ".join(r.name for r in rows)
                 raise ReportError(f"several communities ({names}): choose one with --community")
             cid, name, timezone = rows[0]
+            if needs_rebuild(conn, cid):
+                raise ReportError(
+                    f"community {name!r} has events but no activity rollups (stored before "
+                    "they existed): run `shequn db rebuild-rollups` once"
+                )
             try:
                 options = ReportOptions(
                     lang=lang or app.settings.locale,
