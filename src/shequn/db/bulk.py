@@ -8,7 +8,7 @@ SQLite, an array on PostgreSQL — keeps the statement cached and the call cheap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -128,11 +128,20 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(table.insert(), list(rows))
         return
     columns = list(rows[0])
+    copy_rows(
+        conn,
+        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN",
+        ([row[c] for c in columns] for row in rows),
+    )
+
+
+def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Stream ``rows`` through a PostgreSQL ``COPY … FROM STDIN`` statement."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row(row)
     finally:
         cursor.close()
 
@@ -189,13 +198,9 @@ def _upsert_staged(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS"
     )
     conn.exec_driver_sql(f"TRUNCATE {stage}")
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-    finally:
-        cursor.close()
+    copy_rows(
+        conn, f"COPY {stage} ({cols}) FROM STDIN", ([row[c] for c in columns] for row in rows)
+    )
     sets = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in add]
     sets += [f"{c} = LEAST({table.name}.{c}, EXCLUDED.{c})" for c in least]
     sets += [f"{c} = GREATEST({table.name}.{c}, EXCLUDED.{c})" for c in greatest]

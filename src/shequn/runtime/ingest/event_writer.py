@@ -17,16 +17,16 @@ a duplicate):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import orjson
 import psycopg
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shequn.db.bulk import COPY_MIN_ROWS, reserve_ids
+from shequn.db.bulk import COPY_MIN_ROWS, copy_rows, reserve_ids
 from shequn.db.engine import Capabilities
 from shequn.db.types import sqlite_datetime
 from shequn.models import EventRow
@@ -141,7 +141,7 @@ class PostgresEventWriter:
         ids = reserve_ids(conn, _event, len(rows))
         savepoint = conn.begin_nested()
         try:
-            _copy_rows(
+            copy_rows(
                 conn,
                 f"COPY event (id, {', '.join(COLUMNS)}) FROM STDIN",
                 ((i, *r) for i, r in zip(ids, rows, strict=True)),
@@ -155,7 +155,7 @@ class PostgresEventWriter:
     def _staged(self, conn: Connection, rows: Sequence[EventValues]) -> list[int | None]:
         cols = ", ".join(COLUMNS)
         conn.exec_driver_sql(_STAGING_DDL)
-        _copy_rows(
+        copy_rows(
             conn,
             f"COPY event_staging (ord, {cols}) FROM STDIN",
             ((n, *r) for n, r in enumerate(rows)),
@@ -166,16 +166,6 @@ class PostgresEventWriter:
         )
         new = {(s, sid): i for i, s, sid in result}
         return [new.get((r.source, r.source_id)) for r in rows]
-
-
-def _copy_rows(conn: Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    finally:
-        cursor.close()
 
 
 def writer_for(caps: Capabilities) -> EventWriter:

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from shequn.features.analytics.render.catalogue import has, normalise_lang, text
+from shequn.features.analytics.render.numbers import decimal, integer, percent
 
 _PACKAGE = "shequn.features.analytics.render"
 _JSON_ESCAPES = {
@@ -150,28 +151,12 @@ def chart_blocks(report: dict[str, Any]) -> dict[str, Any]:
     return blocks
 
 
-def _int(value: Any) -> str:
-    return f"{value:,.0f}" if isinstance(value, int | float) else "–"
-
-
-def _pct(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    return f"{value * 100:.1f}%" if 0 < abs(value) < 0.1 else f"{value * 100:.0f}%"
-
-
-def _decimal(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
 def _figure(key: str, value: Any) -> str:
     """Shares as percentages, everything else as a plain number."""
     share = "share" in key or "ratio" in key
     if share and isinstance(value, float) and 0 <= value <= 1:
-        return _pct(value)
-    return _decimal(value)
+        return percent(value)
+    return decimal(value, str(value))
 
 
 def _time(value: Any) -> str:
@@ -207,14 +192,14 @@ def _cohorts(cohorts: list[dict[str, Any]]) -> dict[str, Any]:
     rows = []
     for cohort in cohorts:
         cells = [
-            (f"r{round(min(max(v, 0), 1) * 10)}", _pct(v))
+            (f"r{round(min(max(v, 0), 1) * 10)}", percent(v))
             for v in cohort.get("retention", [])
             if isinstance(v, int | float)
         ]
         rows.append(
             {
                 "week": cohort.get("week", ""),
-                "size": _int(cohort.get("size")),
+                "size": integer(cohort.get("size")),
                 "cells": cells,
                 "pad": width - len(cells),
             }
@@ -229,27 +214,27 @@ def _group_view(lang: str, index: int, group: dict[str, Any]) -> dict[str, Any]:
     resp = group.get("responsiveness") or {}
     heatmap = group.get("heatmap") or {}
     topics = group.get("topics") or {}
-    members = _int(totals.get("members"))
+    members = integer(totals.get("members"))
     capacity = group.get("capacity")
     median = resp.get("median_reply_minutes")
     return {
         "index": index,
         "name": group.get("name", ""),
         "platform": group.get("platform", ""),
-        "members_line": text(lang, "group.capacity", members=members, capacity=_int(capacity))
+        "members_line": text(lang, "group.capacity", members=members, capacity=integer(capacity))
         if capacity
         else text(lang, "group.members", members=members),
-        "score": _int(health.get("score")),
+        "score": integer(health.get("score")),
         "band": _band(health.get("score")),
         "declining": bool(health.get("declining")),
         "reasons": [_reason(lang, r) for r in health.get("reasons", [])],
         "stats": [
-            (text(lang, "totals.messages"), _int(totals.get("messages"))),
-            (text(lang, "totals.speakers"), _int(totals.get("speakers"))),
-            (text(lang, "activity.speaker_ratio"), _pct(activity.get("speaker_ratio"))),
-            (text(lang, "totals.joins"), _int(totals.get("joins"))),
-            (text(lang, "totals.leaves"), _int(totals.get("leaves"))),
-            (text(lang, "activity.dau"), _decimal(activity.get("dau"))),
+            (text(lang, "totals.messages"), integer(totals.get("messages"))),
+            (text(lang, "totals.speakers"), integer(totals.get("speakers"))),
+            (text(lang, "activity.speaker_ratio"), percent(activity.get("speaker_ratio"))),
+            (text(lang, "totals.joins"), integer(totals.get("joins"))),
+            (text(lang, "totals.leaves"), integer(totals.get("leaves"))),
+            (text(lang, "activity.dau"), decimal(activity.get("dau"))),
         ],
         "golden": [
             text(
@@ -257,44 +242,44 @@ def _group_view(lang: str, index: int, group: dict[str, Any]) -> dict[str, Any]:
                 "golden.item",
                 weekday=text(lang, f"weekday.{int(g['weekday']) % 7}"),
                 hour=f"{int(g['hour']):02d}",
-                messages=_int(g.get("messages")),
+                messages=integer(g.get("messages")),
             )
             for g in heatmap.get("golden_hours", [])
         ],
         "has_heatmap": bool(heatmap.get("cells")),
         "cohorts": _cohorts(group.get("cohorts", [])),
         "responsiveness": [
-            (text(lang, "resp.questions"), _int(resp.get("questions"))),
+            (text(lang, "resp.questions"), integer(resp.get("questions"))),
             (
                 text(lang, "resp.answered"),
-                f"{_int(resp.get('answered'))} · {_pct(resp.get('answered_share'))}",
+                f"{integer(resp.get('answered'))} · {percent(resp.get('answered_share'))}",
             ),
             (
-                text(lang, "resp.within", minutes=_int(resp.get("within_minutes"))),
-                _pct(resp.get("answered_within_share")),
+                text(lang, "resp.within", minutes=integer(resp.get("within_minutes"))),
+                percent(resp.get("answered_within_share")),
             ),
             (
                 text(lang, "resp.median"),
-                text(lang, "resp.minutes", minutes=_decimal(median))
+                text(lang, "resp.minutes", minutes=decimal(median))
                 if isinstance(median, int | float)
                 else text(lang, "resp.no_answer"),
             ),
-            (text(lang, "resp.newcomers"), _int(resp.get("newcomers"))),
-            (text(lang, "resp.newcomers_unanswered"), _int(resp.get("newcomers_unanswered"))),
+            (text(lang, "resp.newcomers"), integer(resp.get("newcomers"))),
+            (text(lang, "resp.newcomers_unanswered"), integer(resp.get("newcomers_unanswered"))),
         ],
         "topic_weeks": [
             {
                 "label": text(lang, "topics.week", week=w.get("week", "")),
-                "terms": [(t.get("term", ""), _int(t.get("count"))) for t in w.get("terms", [])],
+                "terms": [(t.get("term", ""), integer(t.get("count"))) for t in w.get("terms", [])],
             }
             for w in topics.get("weeks", [])[:TOPIC_WEEKS]
         ],
         "rising": [
             (
                 r.get("term", ""),
-                _int(r.get("count")),
-                _decimal(r.get("baseline")),
-                _decimal(r.get("score")),
+                integer(r.get("count")),
+                decimal(r.get("baseline")),
+                decimal(r.get("score")),
             )
             for r in topics.get("rising", [])
         ],
@@ -307,28 +292,28 @@ def _overview_view(lang: str, report: dict[str, Any]) -> dict[str, Any]:
     activity = overview.get("activity") or {}
     return {
         "totals": [
-            (text(lang, "totals.groups"), _int(overview.get("groups")), False),
+            (text(lang, "totals.groups"), integer(overview.get("groups")), False),
             (
                 text(lang, "totals.declining_groups"),
-                _int(overview.get("declining_groups")),
+                integer(overview.get("declining_groups")),
                 bool(overview.get("declining_groups")),
             ),
             *(
-                (text(lang, f"totals.{k}"), _int(totals.get(k)), False)
+                (text(lang, f"totals.{k}"), integer(totals.get(k)), False)
                 for k in ("members", "messages", "speakers", "joins", "leaves")
             ),
         ],
         "activity": [
-            (text(lang, "activity.dau"), _decimal(activity.get("dau"))),
-            (text(lang, "activity.wau"), _decimal(activity.get("wau"))),
-            (text(lang, "activity.mau"), _decimal(activity.get("mau"))),
-            (text(lang, "activity.speaker_ratio"), _pct(activity.get("speaker_ratio"))),
-            (text(lang, "activity.top20_share"), _pct(activity.get("top20_share"))),
-            (text(lang, "activity.gini"), _decimal(activity.get("gini"))),
-            (text(lang, "activity.lurker_share"), _pct(activity.get("lurker_share"))),
+            (text(lang, "activity.dau"), decimal(activity.get("dau"))),
+            (text(lang, "activity.wau"), decimal(activity.get("wau"))),
+            (text(lang, "activity.mau"), decimal(activity.get("mau"))),
+            (text(lang, "activity.speaker_ratio"), percent(activity.get("speaker_ratio"))),
+            (text(lang, "activity.top20_share"), percent(activity.get("top20_share"))),
+            (text(lang, "activity.gini"), decimal(activity.get("gini"))),
+            (text(lang, "activity.lurker_share"), percent(activity.get("lurker_share"))),
             (
-                text(lang, "activity.silent_members", days=_int(activity.get("silent_days"))),
-                _int(activity.get("silent_members")),
+                text(lang, "activity.silent_members", days=integer(activity.get("silent_days"))),
+                integer(activity.get("silent_members")),
             ),
         ],
     }

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from shequn.features.analytics.render.catalogue import has, normalise_lang, text
 from shequn.features.analytics.render.html import sorted_groups
+from shequn.features.analytics.render.numbers import decimal, integer, percent
 
 _CONTROL = re.compile(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
@@ -45,22 +46,6 @@ def plain(value: Any, style: str = "", limit: int | None = SENTENCE_LIMIT) -> Te
     return Text(safe(value, limit), style=style)
 
 
-def _int(value: Any) -> str:
-    return f"{value:,.0f}" if isinstance(value, int | float) else "–"
-
-
-def _pct(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    return f"{value * 100:.1f}%" if 0 < abs(value) < 0.1 else f"{value * 100:.0f}%"
-
-
-def _num(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
 def _score_style(score: Any, declining: bool) -> str:
     if declining or not isinstance(score, int | float) or score < 40:
         return "bold red"
@@ -77,24 +62,24 @@ def _overview(lang: str, report: dict[str, Any]) -> Table:
     table.add_column(style="dim")
     table.add_column(justify="right")
     left = [
-        (text(lang, "totals.groups"), _int(overview.get("groups"))),
-        (text(lang, "totals.declining_groups"), _int(overview.get("declining_groups"))),
+        (text(lang, "totals.groups"), integer(overview.get("groups"))),
+        (text(lang, "totals.declining_groups"), integer(overview.get("declining_groups"))),
         *(
-            (text(lang, f"totals.{k}"), _int(totals.get(k)))
+            (text(lang, f"totals.{k}"), integer(totals.get(k)))
             for k in ("members", "messages", "speakers", "joins", "leaves")
         ),
     ]
     right = [
-        (text(lang, "activity.dau"), _num(activity.get("dau"))),
-        (text(lang, "activity.wau"), _num(activity.get("wau"))),
-        (text(lang, "activity.mau"), _num(activity.get("mau"))),
-        (text(lang, "activity.speaker_ratio"), _pct(activity.get("speaker_ratio"))),
-        (text(lang, "activity.top20_share"), _pct(activity.get("top20_share"))),
-        (text(lang, "activity.gini"), _num(activity.get("gini"))),
-        (text(lang, "activity.lurker_share"), _pct(activity.get("lurker_share"))),
+        (text(lang, "activity.dau"), decimal(activity.get("dau"))),
+        (text(lang, "activity.wau"), decimal(activity.get("wau"))),
+        (text(lang, "activity.mau"), decimal(activity.get("mau"))),
+        (text(lang, "activity.speaker_ratio"), percent(activity.get("speaker_ratio"))),
+        (text(lang, "activity.top20_share"), percent(activity.get("top20_share"))),
+        (text(lang, "activity.gini"), decimal(activity.get("gini"))),
+        (text(lang, "activity.lurker_share"), percent(activity.get("lurker_share"))),
         (
-            text(lang, "activity.silent_members", days=_int(activity.get("silent_days"))),
-            _int(activity.get("silent_members")),
+            text(lang, "activity.silent_members", days=integer(activity.get("silent_days"))),
+            integer(activity.get("silent_members")),
         ),
     ]
     for (lk, lv), (rk, rv) in zip_longest(left, right, fillvalue=("", "")):
@@ -118,14 +103,14 @@ def _groups(lang: str, groups: list[dict[str, Any]]) -> Table:
         declining = bool(health.get("declining"))
         table.add_row(
             plain(group.get("name", "")),
-            Text(_int(health.get("score")), style=_score_style(health.get("score"), declining)),
+            Text(integer(health.get("score")), style=_score_style(health.get("score"), declining)),
             Text(text(lang, "text.yes"), style="bold red")
             if declining
             else Text(text(lang, "text.no")),
-            Text(_int(totals.get("members"))),
-            Text(_int(totals.get("messages"))),
-            Text(_int(totals.get("speakers"))),
-            Text(_pct(activity.get("speaker_ratio"))),
+            Text(integer(totals.get("members"))),
+            Text(integer(totals.get("messages"))),
+            Text(integer(totals.get("speakers"))),
+            Text(percent(activity.get("speaker_ratio"))),
         )
     return table
 
@@ -146,7 +131,7 @@ def _reasons(lang: str, group: dict[str, Any]) -> Panel:
             line = Text(style="dim")
             for key, value in figures.items():
                 label = text(lang, f"figure.{key}") if has(lang, f"figure.{key}") else safe(key)
-                shown = _pct(value) if ("share" in key or "ratio" in key) else _num(value)
+                shown = percent(value) if ("share" in key or "ratio" in key) else decimal(value)
                 line.append(f"{label} {shown}   ")
             parts.append(Padding(line, (0, 0, 0, 2)))
         # A grid, not one Text: Rich wraps at spaces, so a Chinese sentence after
