@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -29,4 +30,34 @@ def ingest(
 
     with console.status(f"ingesting {events:,} events into {db.value} (pipeline and floor)…"):
         figures = bench_ingest(db.value, events, batch_size)
+    print(json_line(figures), flush=True)
+
+
+@app.command("import")
+def import_(
+    size_mb: float = typer.Option(1024, min=0.1, help="Size of the export to write (MiB)."),
+    db: Database = typer.Option(Database.SQLITE, help="Database to import into."),
+    seed: int = typer.Option(11, help="Seed of the simulated community behind the export."),
+) -> None:
+    """A Telegram export through `shequn import telegram`'s path, against json.load of it."""
+    from shequn.bench.import_ import bench_import
+
+    with console.status(f"writing a {size_mb:,g} MiB Telegram export, importing it…"):
+        figures = bench_import(db.value, size_mb, seed=seed)
+    print(json_line(figures), flush=True)
+
+
+@app.command()
+def metrics(
+    messages: int = typer.Option(10_000_000, min=1000, help="Messages in the community."),
+    db: Database = typer.Option(Database.SQLITE, help="Database to measure."),
+    keep: Path = typer.Option(
+        None, help="SQLite file to keep the community in (reused by later runs)."
+    ),
+) -> None:
+    """The overview from the rollups against the same figures from the raw events."""
+    from shequn.bench.metrics import bench_metrics
+
+    with console.status(f"storing a {messages:,}-message community, then timing the overview…"):
+        figures = bench_metrics(db.value, messages, keep)
     print(json_line(figures), flush=True)

@@ -81,10 +81,12 @@ def _clean_json(value: Any, where: str) -> Any:
 
 def _payload(payload: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """A clean JSON object; the common flat, clean dict passes through untouched."""
-    if type(payload) is dict and all(
-        type(k) is str and _clean(k) is k and _scalar_ok(v) for k, v in payload.items()
-    ):
-        return payload
+    if type(payload) is dict:
+        for k, v in payload.items():
+            if type(k) is not str or _clean(k) is not k or not _scalar_ok(v):
+                break
+        else:
+            return payload
     return _clean_json(dict(payload), f"{_where(event)}: payload")
 
 
@@ -100,13 +102,23 @@ def _clean_field(v: Any) -> Any:
     return tuple(_clean(x) if type(x) is str else x for x in v)
 
 
+def _message_clean(message: Message) -> bool:
+    """No text field to repair and no empty text segment (a loop: this runs per event)."""
+    for seg in message.segments:
+        if type(seg) is Text:
+            text = seg.text
+            if not text or (type(text) is str and _clean(text) is not text):
+                return False
+            continue
+        for name in FIELD_NAMES[type(seg)]:
+            if _field_dirty(getattr(seg, name)):
+                return False
+    return True
+
+
 def _clean_message(message: Message) -> Message:
     """Repair text fields and drop empty text segments; the same object if nothing changes."""
-    if not any(
-        (type(seg) is Text and not seg.text)
-        or any(_field_dirty(getattr(seg, name)) for name in FIELD_NAMES[type(seg)])
-        for seg in message.segments
-    ):
+    if _message_clean(message):
         return message
     segments = []
     for seg in message.segments:
@@ -130,13 +142,12 @@ def _where(event: Event) -> str:
 def _ident(value: Any, name: str, event: Event, *, required: bool) -> str | None:
     if (
         type(value) is str
-        and value
-        and len(value) <= MAX_ID
-        and _clean(value) is value
+        and 0 < len(value) <= MAX_ID
+        and ("\x00" not in value if value.isascii() else _clean(value) is value)
         and not value[0].isspace()
         and not value[-1].isspace()
     ):
-        return value  # the common case: already clean
+        return value  # the common case: already clean (ASCII ids skip the call to _clean)
     if value is None:
         if required:
             raise InvalidEvent(f"{_where(event)}: {name} is required")

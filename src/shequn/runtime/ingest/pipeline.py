@@ -18,10 +18,12 @@ running the same input again completes the work without doubling anything.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -50,6 +52,26 @@ def _batched(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+@contextmanager
+def _cycles_collected_between_batches() -> Iterator[None]:
+    """Hold the cyclic garbage collector's automatic passes off during a bulk ingest.
+
+    A batch builds some hundred thousand objects that all stay alive until it
+    commits; each automatic young-generation pass over them finds nothing to
+    free, and those passes cost a fifth of a bulk import. Memory is still
+    freed by reference counting as usual; the caller collects the young
+    generations once per batch, when the batch's objects are gone.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _prepare(events: Sequence[Event]) -> list[Prepared]:
@@ -97,11 +119,13 @@ class Ingestor:
     ) -> IngestResult:
         """Store a stream of events in batches (bulk mode); memory stays one batch deep."""
         total = IngestResult()
-        for chunk in _batched(events, self.batch_size):
-            result = self._run_batch(_prepare(chunk), received=len(chunk))
-            total.add(result)
-            if on_batch is not None:
-                on_batch(result)
+        with _cycles_collected_between_batches():
+            for chunk in _batched(events, self.batch_size):
+                result = self._run_batch(_prepare(chunk), received=len(chunk))
+                total.add(result)
+                if on_batch is not None:
+                    on_batch(result)
+                gc.collect(1)
         return total
 
     def _run_batch(self, batch: list[Prepared], *, received: int) -> IngestResult:

@@ -7,15 +7,29 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from shequn.core import Event, EventType
+from shequn.core import Event, EventType, Message
+from shequn.core.message import Text
 from shequn.runtime.ingest.event_writer import EventValues
+
+
+def _one_text(message: Message) -> str | None:
+    """The text of a message that is one text segment (most chat is), else None."""
+    segments = message.segments
+    if len(segments) == 1 and type(segments[0]) is Text and type(segments[0].text) is str:
+        return segments[0].text
+    return None
+
+
+def _segments(message: Message) -> list[dict[str, Any]]:
+    text = _one_text(message)
+    return message.to_list() if text is None else [{"kind": "text", "text": text}]
 
 
 def stored_payload(event: Event) -> dict[str, Any]:
     """The payload as stored: the source's payload plus the message and the name then used."""
     payload = dict(event.payload)
     if event.message is not None:
-        payload["message"] = event.message.to_list()
+        payload["message"] = _segments(event.message)
     if event.actor_name:
         payload["actor_name"] = event.actor_name
     return payload
@@ -38,7 +52,12 @@ class Prepared(NamedTuple):
 
 
 def prepare(event: Event) -> Prepared:
-    text = event.message.plain_text() if event.message is not None else None
+    message = event.message
+    text = None
+    if message is not None:
+        text = _one_text(message)
+        if text is None:
+            text = message.plain_text()
     return Prepared(event, text or None, orjson.dumps(stored_payload(event)).decode())
 
 

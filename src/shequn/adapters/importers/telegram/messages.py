@@ -10,7 +10,7 @@ name members by display name only, so those members get a name-keyed account
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,14 +28,17 @@ class BadMessage(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Chat:
-    """The chat an export belongs to: its id becomes the group's external id."""
+    """The chat an export belongs to: its id becomes the group's external id.
+
+    ``source`` is worked out once: every event of the chat carries it.
+    """
 
     id: str
     name: str | None
+    source: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def source(self) -> str:
-        return f"telegram-export:{self.id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", f"telegram-export:{self.id}")
 
 
 def _when(msg: Mapping[str, Any]) -> datetime:
@@ -90,31 +93,41 @@ def events_of(msg: Mapping[str, Any], chat: Chat) -> Iterator[Event]:
         raise BadMessage("a message without an id")
     mid = str(msg["id"])
     when = _when(msg)
-    base = {
+    if kind == "message":
+        # Chat messages are nearly every message of a file: built without the
+        # keyword dictionary the rarer kinds below share.
+        text = flatten(msg.get("text"))
+        attachments = _attachments(msg, chat)
+        yield Event(
+            type=EventType.MESSAGE,
+            platform=PLATFORM,
+            source=chat.source,
+            source_id=mid,
+            occurred_at=when,
+            group=chat.id,
+            group_name=chat.name,
+            actor=_account(msg.get("from_id")),
+            actor_name=msg.get("from"),
+            message=Message((*attachments, *text.segments)) if attachments else text,
+            payload={"message_id": f"{chat.id}:{mid}"},
+        )
+        if msg.get("reactions"):
+            yield from _reactions(msg, chat, mid, _base(chat, when))
+        return
+    if kind == "service":
+        yield from _service(msg, mid, _base(chat, when))
+        return
+    raise BadMessage(f"message {mid}: unknown type {kind!r}")
+
+
+def _base(chat: Chat, when: datetime) -> dict[str, Any]:
+    return {
         "platform": PLATFORM,
         "source": chat.source,
         "occurred_at": when,
         "group": chat.id,
         "group_name": chat.name,
     }
-    if kind == "message":
-        actor = _account(msg.get("from_id"))
-        segments = [*_attachments(msg, chat), *flatten(msg.get("text")).segments]
-        yield Event(
-            type=EventType.MESSAGE,
-            source_id=mid,
-            actor=actor,
-            actor_name=msg.get("from"),
-            message=Message(tuple(segments)),
-            payload={"message_id": f"{chat.id}:{mid}"},
-            **base,
-        )
-        yield from _reactions(msg, chat, mid, base)
-        return
-    if kind == "service":
-        yield from _service(msg, mid, base)
-        return
-    raise BadMessage(f"message {mid}: unknown type {kind!r}")
 
 
 def _reactions(

@@ -38,7 +38,9 @@ def flatten(text: str | Iterable[Any] | None) -> Message:
     """
     if text is None:
         return Message()
-    items = [text] if isinstance(text, str) else text
+    if isinstance(text, str):  # the common case: one plain piece
+        return Message((Text(text),)) if text else Message()
+    items = text
     segments: list[Segment] = []
     for item in items:
         if isinstance(item, str):
