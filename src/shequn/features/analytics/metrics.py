@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Date, and_, case, cast, func, or_, select, ty
 
 from shequn.features.analytics.rollup.logic import GROUP_DAY_COUNTS
 from shequn.features.analytics.scope import Scope
+from shequn.features.community.membership.logic import OBSERVED
 from shequn.models import Group as GroupRow
 from shequn.models import GroupDay, GroupHour, MemberDay, MemberGroup, Membership, TermWeek
 
@@ -266,7 +267,7 @@ def cohorts(conn: Connection, scope: Scope) -> dict[int, list[Cohort]]:
         .where(_in_community(scope, _seat.c.group_id))
         .where(_seat.c.joined_at >= scope.instant(scope.start))
         .where(_seat.c.joined_at < scope.end_instant)
-        .where(or_(_seat.c.entry_source.is_(None), _seat.c.entry_source != "observed"))
+        .where(or_(_seat.c.entry_source.is_(None), _seat.c.entry_source != OBSERVED))
     ).subquery()
     members: dict[tuple[int, int], date] = {}
     tz = scope.zone

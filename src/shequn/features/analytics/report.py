@@ -19,6 +19,7 @@ from shequn.features.analytics.health.logic import Diagnosis, Thresholds, Week, 
 from shequn.features.analytics.health.wording import LANGS, advice, detail
 from shequn.features.analytics.rollup.logic import week_of
 from shequn.features.analytics.scope import Scope
+from shequn.kit.timeutil import zone
 
 REPORT_VERSION = 1
 DEFAULT_DAYS = 91
@@ -57,8 +58,7 @@ def default_scope(
     """
     last = metrics.last_activity(conn, community_id)
     as_of = min(last, now) if last is not None else now
-    tz = Scope(community_id, timezone, date.min, date.min, as_of).zone
-    end = end or as_of.astimezone(tz).date()
+    end = end or as_of.astimezone(zone(timezone)).date()
     if start is None:
         first = metrics.first_day(conn, community_id)
         start = end - timedelta(days=DEFAULT_DAYS - 1)
@@ -227,9 +227,8 @@ class _Builder:
             )
         rising: list[measures.Rising] = []
         if len(self.rising_weeks) >= 2:
-            latest, *_ = self.rising_weeks[-1:]
             previous = [by_week.get(w, {}) for w in self.rising_weeks[:-1]]
-            rising = measures.rising_terms(by_week.get(latest, {}), previous)
+            rising = measures.rising_terms(by_week.get(self.rising_weeks[-1], {}), previous)
         return {
             "weeks": weeks,
             "rising": [

@@ -23,6 +23,7 @@ from shequn.features.analytics.rollup.logic import (
     Seen,
     Tally,
 )
+from shequn.features.community.membership.logic import OBSERVED
 from shequn.kit.timeutil import zone
 from shequn.models import (
     Community,
@@ -39,7 +40,6 @@ _community = Community.__table__
 _seat = Membership.__table__
 _mg = MemberGroup.__table__
 _open = OpenItemRow.__table__
-OBSERVED = "observed"
 
 
 class RollupProcessor:
