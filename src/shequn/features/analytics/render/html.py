@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from shequn.features.analytics.render.catalogue import has, normalise_lang, text
-from shequn.features.analytics.render.numbers import decimal, integer, percent
+from shequn.features.analytics.render.numbers import activity_rows, decimal, integer, percent
 
 _PACKAGE = "shequn.features.analytics.render"
 _JSON_ESCAPES = {
@@ -303,19 +303,7 @@ def _overview_view(lang: str, report: dict[str, Any]) -> dict[str, Any]:
                 for k in ("members", "messages", "speakers", "joins", "leaves")
             ),
         ],
-        "activity": [
-            (text(lang, "activity.dau"), decimal(activity.get("dau"))),
-            (text(lang, "activity.wau"), decimal(activity.get("wau"))),
-            (text(lang, "activity.mau"), decimal(activity.get("mau"))),
-            (text(lang, "activity.speaker_ratio"), percent(activity.get("speaker_ratio"))),
-            (text(lang, "activity.top20_share"), percent(activity.get("top20_share"))),
-            (text(lang, "activity.gini"), decimal(activity.get("gini"))),
-            (text(lang, "activity.lurker_share"), percent(activity.get("lurker_share"))),
-            (
-                text(lang, "activity.silent_members", days=integer(activity.get("silent_days"))),
-                integer(activity.get("silent_members")),
-            ),
-        ],
+        "activity": activity_rows(lang, activity),
     }
 
 

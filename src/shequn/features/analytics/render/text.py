@@ -21,7 +21,7 @@ from rich.text import Text
 
 from shequn.features.analytics.render.catalogue import has, normalise_lang, text
 from shequn.features.analytics.render.html import sorted_groups
-from shequn.features.analytics.render.numbers import decimal, integer, percent
+from shequn.features.analytics.render.numbers import activity_rows, decimal, integer, percent
 
 _CONTROL = re.compile(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
@@ -69,19 +69,7 @@ def _overview(lang: str, report: dict[str, Any]) -> Table:
             for k in ("members", "messages", "speakers", "joins", "leaves")
         ),
     ]
-    right = [
-        (text(lang, "activity.dau"), decimal(activity.get("dau"))),
-        (text(lang, "activity.wau"), decimal(activity.get("wau"))),
-        (text(lang, "activity.mau"), decimal(activity.get("mau"))),
-        (text(lang, "activity.speaker_ratio"), percent(activity.get("speaker_ratio"))),
-        (text(lang, "activity.top20_share"), percent(activity.get("top20_share"))),
-        (text(lang, "activity.gini"), decimal(activity.get("gini"))),
-        (text(lang, "activity.lurker_share"), percent(activity.get("lurker_share"))),
-        (
-            text(lang, "activity.silent_members", days=integer(activity.get("silent_days"))),
-            integer(activity.get("silent_members")),
-        ),
-    ]
+    right = activity_rows(lang, activity)
     for (lk, lv), (rk, rv) in zip_longest(left, right, fillvalue=("", "")):
         table.add_row(Text(lk), Text(lv), Text(rk), Text(rv))
     return table
