@@ -9,6 +9,7 @@ SQLite, an array on PostgreSQL — keeps the statement cached and the call cheap
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -170,16 +171,34 @@ def upsert(
     rows = sorted(rows, key=lambda r: tuple(r[k] for k in key))
     columns = list(rows[0])
     postgres = conn.dialect.name == "postgresql"
-    lo, hi = (func.least, func.greatest) if postgres else (func.min, func.max)
     if postgres and len(rows) >= COPY_MIN_ROWS:
         _upsert_staged(conn, table, rows, columns, key, add, least, greatest)
         return
+    statement = _upsert_statement(
+        conn.dialect.name, table, tuple(key), tuple(add), tuple(least), tuple(greatest)
+    )
+    conn.execute(statement, rows)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    key: tuple[str, ...],
+    add: tuple[str, ...],
+    least: tuple[str, ...],
+    greatest: tuple[str, ...],
+) -> Any:
+    """One statement per shape, built once: building it costs more than running it for
+    the handful of rows a streamed event adds."""
+    postgres = dialect == "postgresql"
+    lo, hi = (func.least, func.greatest) if postgres else (func.min, func.max)
     stmt = (pg_insert if postgres else sqlite_insert)(table)
     new = stmt.excluded
     changes = {c: table.c[c] + new[c] for c in add}
     changes |= {c: lo(table.c[c], new[c]) for c in least}
     changes |= {c: hi(table.c[c], new[c]) for c in greatest}
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes), rows)
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
 
 
 def _upsert_staged(

@@ -91,7 +91,7 @@ class RollupProcessor:
                 )
             for pair, first in spoke.items():
                 tally.seen[pair] = Seen(first, None, False)
-        groups = sorted({s.group_id for s in batch if s.group_id is not None})
+        groups = sorted({g for g, _ in speakers})  # only messages answer questions
         if groups:
             since = min(s.event.occurred_at for s in batch) - OPEN_FOR
             for r in conn.execute(
