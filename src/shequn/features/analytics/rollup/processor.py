@@ -9,8 +9,8 @@ ingestors never overwrite each other's counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import tzinfo
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, tzinfo
 
 from sqlalchemy import Connection, delete, select
 
@@ -49,14 +49,7 @@ class RollupProcessor:
         self._zones: dict[int, tzinfo] = {}
 
     def load(self, conn: Connection, batch: Sequence[StoredEvent]) -> Tally:
-        wanted = {s.community_id for s in batch} - set(self._zones)
-        if wanted:
-            for cid, tz in conn.execute(
-                select(_community.c.id, _community.c.timezone).where(
-                    _community.c.id.in_(sorted(wanted))
-                )
-            ):
-                self._zones[cid] = zone(tz)
+        self._learn_zones(conn, {s.community_id for s in batch})
         tally = Tally(dict(self._zones))
         speakers = sorted(
             {
@@ -68,51 +61,22 @@ class RollupProcessor:
             }
         )
         if speakers:
-            spoke = {
-                (r.group_id, r.member_id): r.first_message_at
-                for r in rows_for_keys(
-                    conn,
-                    [_mg.c.group_id, _mg.c.member_id, _mg.c.first_message_at],
-                    [],
-                    (_mg.c.group_id, _mg.c.member_id),
-                    speakers,
-                )
-            }
-            new = [pair for pair in speakers if pair not in spoke]
-            for r in rows_for_keys(
-                conn,
-                [_seat.c.group_id, _seat.c.member_id, _seat.c.joined_at, _seat.c.entry_source],
-                [],
-                (_seat.c.group_id, _seat.c.member_id),
-                new,
-            ):
-                tally.seen[(r.group_id, r.member_id)] = Seen(
-                    None, r.joined_at, r.entry_source == OBSERVED
-                )
-            for pair, first in spoke.items():
-                tally.seen[pair] = Seen(first, None, False)
-        groups = sorted({g for g, _ in speakers})  # only messages answer questions
-        if groups:
+            tally.seen = _seen(conn, speakers)
+            # Only messages answer questions: the open ones of their groups.
             since = min(s.event.occurred_at for s in batch) - OPEN_FOR
-            for r in conn.execute(
-                select(_open)
-                .where(one_of(conn.dialect.name, _open.c.group_id, groups))
-                .where(_open.c.asked_at >= since)
-                .order_by(_open.c.asked_at, _open.c.id)
-            ):
-                tally.remember(
-                    OpenItem(
-                        r.kind,
-                        r.group_id,
-                        r.message_ref,
-                        r.asker,
-                        r.asker_name,
-                        r.asked_at,
-                        r.day,
-                        r.id,
-                    )
-                )
+            for item in _open_items(conn, sorted({g for g, _ in speakers}), since):
+                tally.remember(item)
         return tally
+
+    def _learn_zones(self, conn: Connection, communities: set[int]) -> None:
+        wanted = communities - set(self._zones)
+        if wanted:
+            for cid, tz in conn.execute(
+                select(_community.c.id, _community.c.timezone).where(
+                    _community.c.id.in_(sorted(wanted))
+                )
+            ):
+                self._zones[cid] = zone(tz)
 
     def step(self, tally: Tally, stored: StoredEvent) -> Iterable[Action]:
         tally.add(stored)
@@ -210,3 +174,40 @@ class RollupProcessor:
                 .where(one_of(conn.dialect.name, _open.c.group_id, groups))
                 .where(_open.c.asked_at < latest - OPEN_FOR)
             )
+
+
+def _seen(conn: Connection, speakers: list[tuple[int, int]]) -> dict[tuple[int, int], Seen]:
+    """What the store knows of each speaker in their group: when they first spoke, or,
+    for those who never did, when and how they joined (newcomers)."""
+    spoke = {
+        (r.group_id, r.member_id): r.first_message_at
+        for r in rows_for_keys(
+            conn,
+            [_mg.c.group_id, _mg.c.member_id, _mg.c.first_message_at],
+            [],
+            (_mg.c.group_id, _mg.c.member_id),
+            speakers,
+        )
+    }
+    seen = {pair: Seen(first, None, False) for pair, first in spoke.items()}
+    for r in rows_for_keys(
+        conn,
+        [_seat.c.group_id, _seat.c.member_id, _seat.c.joined_at, _seat.c.entry_source],
+        [],
+        (_seat.c.group_id, _seat.c.member_id),
+        [pair for pair in speakers if pair not in spoke],
+    ):
+        seen[(r.group_id, r.member_id)] = Seen(None, r.joined_at, r.entry_source == OBSERVED)
+    return seen
+
+
+def _open_items(conn: Connection, groups: list[int], since: datetime) -> Iterator[OpenItem]:
+    for r in conn.execute(
+        select(_open)
+        .where(one_of(conn.dialect.name, _open.c.group_id, groups))
+        .where(_open.c.asked_at >= since)
+        .order_by(_open.c.asked_at, _open.c.id)
+    ):
+        yield OpenItem(
+            r.kind, r.group_id, r.message_ref, r.asker, r.asker_name, r.asked_at, r.day, r.id
+        )
