@@ -4,7 +4,10 @@ reads in constant memory.
 
 Two layouts are read: a single-chat export (``name``, ``type``, ``id``,
 ``messages`` at the top) and a full-account export (``chats.list`` and
-``left_chats.list``, each chat with its own ``messages``).
+``left_chats.list``, each chat with its own ``messages``). A single chat —
+what an operator exports of one group — is read by ijson's C ``items`` once
+its head is known, about three times faster than walking every token in
+Python, which a full-account export needs to tell its chats apart.
 """
 
 from __future__ import annotations
@@ -40,6 +43,38 @@ def _chat_prefix(prefix: str) -> str | None:
 
 def read_messages(stream: IO[bytes], where: str) -> Iterator[ExportedMessage]:
     """Every message of every chat in the export, in file order."""
+    try:
+        chat = _single_chat(stream)
+        stream.seek(0)
+        if chat is not None:
+            for message in ijson.items(stream, "messages.item", use_float=True):
+                yield ExportedMessage(chat, message)
+            return
+    except ijson.common.IncompleteJSONError as exc:
+        raise BadExport(f"{where}: broken JSON near byte {_position(stream)}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadExport(f"{where}: not UTF-8 text near byte {_position(stream)}: {exc}") from None
+    yield from _walk(stream, where)
+
+
+def _single_chat(stream: IO[bytes]) -> Chat | None:
+    """The chat of a single-chat export, read from its head; None for anything else
+    (a full-account export, or a head the walk must judge)."""
+    meta: dict[str, Any] = {}
+    for prefix, event, value in ijson.parse(stream, use_float=True):
+        if prefix in ("id", "name", "type") and event in ("string", "number", "null"):
+            meta[prefix] = value
+        elif prefix == "messages" and event == "start_array":
+            if meta.get("id") is None:
+                return None
+            return Chat(id=str(meta["id"]), name=meta.get("name"))
+        elif prefix == "" and (event == "end_map" or value in ("chats", "left_chats")):
+            return None
+    return None
+
+
+def _walk(stream: IO[bytes], where: str) -> Iterator[ExportedMessage]:
+    """Every message, walking every token: chats told apart by where their messages are."""
     meta: dict[str, dict[str, Any]] = {}
     builder: ijson.ObjectBuilder | None = None
     chat: Chat | None = None
