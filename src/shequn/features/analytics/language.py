@@ -71,13 +71,14 @@ def words(message: Message | None) -> str:
     return text
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8192)
 def terms(text: str) -> tuple[str, ...]:
     """The meaningful terms of ``text``: words of two or more Chinese characters, or
     Latin words of three or more letters (lower-cased), without stopwords.
 
     Cached: chat repeats itself ("收到", "谢谢分享"), and a hit costs far less than
-    segmenting again.
+    segmenting again. The cache is small on purpose: the repeats are a few short
+    lines, and a long import must not keep every distinct message alive.
     """
     if not text:
         return ()
