@@ -8,6 +8,7 @@ event log. Days are local days of the community's time zone.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -75,6 +76,23 @@ def day_counts(conn: Connection, scope: Scope) -> dict[int, dict[date, dict[str,
     return out
 
 
+def totals(conn: Connection, scope: Scope) -> dict[int, tuple[int, int, int]]:
+    """Messages, joins, and leaves (kicks included) of the range, per group: one row each."""
+    return {
+        gid: (int(m), int(j), int(lv))
+        for gid, m, j, lv in conn.execute(
+            select(
+                _gd.c.group_id,
+                func.sum(_gd.c.messages),
+                func.sum(_gd.c.joins),
+                func.sum(_gd.c.leaves + _gd.c.kicks),
+            )
+            .where(_in_community(scope, _gd.c.group_id), _days(_gd, scope))
+            .group_by(_gd.c.group_id)
+        )
+    }
+
+
 def daily_speakers(conn: Connection, scope: Scope) -> tuple[dict[int, dict[date, int]], dict]:
     """Distinct speakers per day: per group, and across the community (a person in two
     groups counts once)."""
@@ -126,33 +144,44 @@ def weekly_leader_messages(conn: Connection, scope: Scope) -> dict[int, dict[dat
     return out
 
 
-def speakers_since(conn: Connection, scope: Scope, start: date) -> tuple[dict[int, int], int]:
-    """Distinct speakers from local day ``start`` to the end of the range: per group and
-    across the community.
+def speakers_since(
+    conn: Connection, scope: Scope, starts: Sequence[date]
+) -> tuple[dict[int, tuple[int, ...]], tuple[int, ...]]:
+    """Distinct speakers from each local day in ``starts`` to the end of the range (the
+    range, its last week, its last month…): per group and across the community, every
+    window counted in one pass.
 
-    When the range reaches the latest data, a member spoke since ``start``
-    exactly when their last message in the group is that late: an index range
-    over member-group rows instead of counting distinct members over days.
+    When the range reaches the latest data, a member spoke since a day exactly
+    when their last message in the group is that late: one member-group row per
+    speaker instead of counting distinct members over days.
     """
-    start = max(start, scope.start)
+    starts = [max(day, scope.start) for day in starts]
     if scope.reaches_latest:
-        table, member = _mg, _mg.c.member_id
+        member, last = _mg.c.member_id, _mg.c.last_message_at
+        since = [last >= scope.instant(day) for day in starts]
         where: tuple[Any, ...] = (
             _in_community(scope, _mg.c.group_id),
-            _mg.c.last_message_at >= scope.instant(start),
+            since[starts.index(min(starts))],
         )
+        # One row per member and group: a plain count per group is a distinct count.
+        per_group_counts = [func.sum(case((cond, 1), else_=0)) for cond in since]
+        table = _mg
     else:
-        table, member = _md, _md.c.member_id
-        where = (_in_community(scope, _md.c.group_id), _days(_md, scope, start))
-    per_group = dict(
-        conn.execute(
-            select(table.c.group_id, func.count(func.distinct(member)))
-            .where(*where)
-            .group_by(table.c.group_id)
-        ).all()
-    )
-    overall = conn.execute(select(func.count(func.distinct(member))).where(*where)).scalar_one()
-    return per_group, overall
+        member, day = _md.c.member_id, _md.c.day
+        since = [day >= start for start in starts]
+        where = (_in_community(scope, _md.c.group_id), _days(_md, scope, min(starts)))
+        per_group_counts = [func.count(func.distinct(case((cond, member)))) for cond in since]
+        table = _md
+    per_group = {
+        row[0]: tuple(int(n or 0) for n in row[1:])
+        for row in conn.execute(
+            select(table.c.group_id, *per_group_counts).where(*where).group_by(table.c.group_id)
+        )
+    }
+    overall = conn.execute(
+        select(*(func.count(func.distinct(case((cond, member)))) for cond in since)).where(*where)
+    ).one()
+    return per_group, tuple(int(n) for n in overall)
 
 
 def member_messages(conn: Connection, scope: Scope) -> tuple[dict[int, list[int]], list[int]]:

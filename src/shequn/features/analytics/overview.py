@@ -39,21 +39,15 @@ def _last(scope: Scope, days: int) -> date:
 
 
 def from_rollups(conn: Connection, scope: Scope) -> dict[int, Overview]:
-    counts = metrics.day_counts(conn, scope)
-    speakers, _ = metrics.speakers_since(conn, scope, scope.start)
-    wau, _ = metrics.speakers_since(conn, scope, _last(scope, 7))
-    mau, _ = metrics.speakers_since(conn, scope, _last(scope, 30))
+    sums = metrics.totals(conn, scope)
+    speakers, _ = metrics.speakers_since(
+        conn, scope, (scope.start, _last(scope, 7), _last(scope, 30))
+    )
     out = {}
     for info in metrics.groups(conn, scope.community_id):
-        days = counts.get(info.id, {}).values()
-        out[info.id] = Overview(
-            messages=sum(d["messages"] for d in days),
-            joins=sum(d["joins"] for d in days),
-            leaves=sum(d["leaves"] + d["kicks"] for d in days),
-            speakers=speakers.get(info.id, 0),
-            wau=wau.get(info.id, 0),
-            mau=mau.get(info.id, 0),
-        )
+        messages, joins, leaves = sums.get(info.id, (0, 0, 0))
+        in_range, week, month = speakers.get(info.id, (0, 0, 0))
+        out[info.id] = Overview(messages, joins, leaves, in_range, week, month)
     return out
 
 

@@ -137,9 +137,12 @@ class _Builder:
         self.daily_speakers, self.community_daily = metrics.daily_speakers(c, s)
         self.weekly_speakers = metrics.weekly_speakers(c, s)
         self.leaders = metrics.weekly_leader_messages(c, s)
-        self.speakers, self.community_speakers = metrics.speakers_since(c, s, s.start)
-        self.wau, self.community_wau = metrics.speakers_since(c, s, s.end - timedelta(days=6))
-        self.mau, self.community_mau = metrics.speakers_since(c, s, s.end - timedelta(days=29))
+        windows = (s.start, s.end - timedelta(days=6), s.end - timedelta(days=29))
+        per_group, overall = metrics.speakers_since(c, s, windows)
+        self.speakers = {g: n[0] for g, n in per_group.items()}
+        self.wau = {g: n[1] for g, n in per_group.items()}
+        self.mau = {g: n[2] for g, n in per_group.items()}
+        self.community_speakers, self.community_wau, self.community_mau = overall
         self.messages, self.community_messages = metrics.member_messages(c, s)
         self.rosters, self.community_roster = metrics.rosters(c, s, options.silent_days)
         self.heat = metrics.heatmaps(c, s)
