@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
     timezone: str = DEFAULT_TIMEZONE
     locale: str = "zh-CN"
-    ingest_batch_size: int = Field(default=20_000, ge=1, le=100_000)
+    ingest_batch_size: int = Field(default=10_000, ge=1, le=100_000)
     echo_sql: bool = False
     #: Health-diagnosis thresholds (``features.analytics.health.logic.Thresholds`` field
     #: names), e.g. ``[health]`` ``activity_drop = 0.4`` in shequn.toml.

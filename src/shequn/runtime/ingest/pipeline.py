@@ -94,7 +94,7 @@ class Ingestor:
         community: CommunityRef,
         processors: Sequence[Processor[Any]] = (),
         *,
-        batch_size: int = 20_000,
+        batch_size: int = 10_000,
         clock: Clock | None = None,
         retries: int = 5,
     ) -> None:

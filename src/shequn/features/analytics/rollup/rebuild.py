@@ -32,7 +32,7 @@ _e = EventRow.__table__
 _i = Identity.__table__
 _g = Group.__table__
 ROLLUPS = (GroupDay, GroupHour, MemberDay, MemberGroup, OpenItem, TermWeek)
-CHUNK = 20_000
+CHUNK = 10_000
 
 
 def _event(row: Any) -> Event:
