@@ -119,3 +119,19 @@ def test_topics(report: dict) -> None:
     assert group["topics"]["weeks"][0]["week"] == "2026-03-16"
     # Terms used once in a week are the long tail: only repeated terms are listed.
     assert all(not w["terms"] for w in group["topics"]["weeks"])
+
+
+def test_a_range_that_ends_before_the_latest_data(app: App) -> None:
+    ref = app.community("c", timezone="Asia/Shanghai")
+    app.ingestor(ref).ingest_many(STORY)  # type: ignore[arg-type]
+    with app.engine.connect() as conn:
+        scope = default_scope(
+            conn, ref.community_id, ref.timezone, now=at(20, 12), end=at(9, 0).date()
+        )
+        assert not scope.reaches_latest
+        report = build_report(conn, scope, community_name="c", generated_at=at(20, 12))
+    (group,) = report["groups"]
+    # 03-02 … 03-09: 李, 王 and 张 spoke; in the last 7 days (03-03 … 03-09) 王 and 张.
+    assert group["totals"]["speakers"] == 3 and group["totals"]["messages"] == 5
+    assert (group["activity"]["wau"], group["activity"]["mau"]) == (2, 3)
+    assert group["totals"]["members"] == 4  # 赵 had not left yet
