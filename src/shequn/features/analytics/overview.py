@@ -40,9 +40,8 @@ def _last(scope: Scope, days: int) -> date:
 
 def from_rollups(conn: Connection, scope: Scope) -> dict[int, Overview]:
     sums = metrics.totals(conn, scope)
-    speakers, _ = metrics.speakers_since(
-        conn, scope, (scope.start, _last(scope, 7), _last(scope, 30))
-    )
+    windows = (scope.start, _last(scope, 7), _last(scope, 30))
+    speakers, _ = metrics.speakers_since(conn, scope, windows, overall=False)
     out = {}
     for info in metrics.groups(conn, scope.community_id):
         messages, joins, leaves = sums.get(info.id, (0, 0, 0))
