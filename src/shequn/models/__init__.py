@@ -1,15 +1,23 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
 from shequn.models.activity import GroupDay, GroupHour, MemberDay, MemberGroup, OpenItem, TermWeek
+from shequn.models.audit import AuditEntry
 from shequn.models.events import EventRow
 from shequn.models.groups import Group, GroupStatus, Membership
+from shequn.models.imports import ImportJob, ImportStatus
 from shequn.models.members import Identity, Member
-from shequn.models.operators import Operator
+from shequn.models.operators import ApiToken, LoginAttempt, Operator, OperatorSession
 from shequn.models.outbox import OutboxRow, OutboxStatus
 from shequn.models.tags import MemberTag, Tag
 from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "ImportJob",
+    "ImportStatus",
+    "LoginAttempt",
+    "OperatorSession",
     "GroupDay",
     "GroupHour",
     "MemberDay",

@@ -79,7 +79,7 @@ class MemberGroup(Base):
     and whether a newcomer's message is their first."""
 
     __tablename__ = "activity_member_group"
-    __table_args__ = (Index(None, "group_id", "last_message_at"),)
+    __table_args__ = (Index(None, "group_id", "last_message_at"), Index(None, "member_id"))
 
     group_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     member_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from shequn.kit.timeutil import DEFAULT_TIMEZONE, zone
 from shequn.models import Community, Workspace
@@ -52,3 +52,28 @@ def ensure_community(
         .returning(_community.c.id)
     ).scalar_one()
     return CommunityRef(ws_id, cid, name, timezone)
+
+
+def communities_of(conn: Connection, workspace_id: int) -> list[CommunityRef]:
+    rows = conn.execute(
+        select(_community.c.id, _community.c.name, _community.c.timezone)
+        .where(_community.c.workspace_id == workspace_id)
+        .order_by(_community.c.id)
+    )
+    return [CommunityRef(workspace_id, r.id, r.name, r.timezone) for r in rows]
+
+
+def pick_community(choices: list[CommunityRef], wanted: int | None) -> CommunityRef | None:
+    """The wanted community if it is one of ``choices``, else the first."""
+    for ref in choices:
+        if ref.community_id == wanted:
+            return ref
+    return choices[0] if choices else None
+
+
+def set_timezone(conn: Connection, community_id: int, timezone: str) -> None:
+    """Change the zone that days, weeks and times of the community are read in."""
+    zone(timezone)
+    conn.execute(
+        update(_community).where(_community.c.id == community_id).values(timezone=timezone)
+    )

@@ -1,0 +1,103 @@
+"""The FastAPI application: the dashboard's pages, the REST API under ``/api/v1``, and
+the OpenAPI document at ``/docs``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shequn import __version__
+from shequn.app import App
+from shequn.kit.errors import ShequnError
+from shequn.web import api, pages
+from shequn.web.context import Web
+from shequn.web.errors import Conflict, Invalid, NotFound, NotSignedIn, WebError
+from shequn.web.rendering import STATIC_PACKAGES, make_environment, page_context, render
+from shequn.web.security import SecurityHeaders
+
+API_PREFIX = "/api/v1"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _respond(request: Request, error: WebError) -> Response:
+    if _wants_json(request):
+        return JSONResponse(error.body(), status_code=error.status)
+    if isinstance(error, NotSignedIn):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+    principal = getattr(request.state, "principal", None)
+    page = await run_in_threadpool(page_context, request, principal) if principal else None
+    return render(
+        request,
+        "error.html.j2",
+        {"status": error.status, "message": error.message, "active": None},
+        page=page,
+        status=error.status,
+    )
+
+
+def _quote(path: str) -> str:
+    return quote(path, safe="/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WebError)
+    async def web_error(request: Request, exc: WebError) -> Response:
+        return await _respond(request, exc)
+
+    @app.exception_handler(ShequnError)
+    async def known_error(request: Request, exc: ShequnError) -> Response:
+        return await _respond(request, Conflict(str(exc)))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
+        return await _respond(request, Invalid("the request is malformed", detail=detail))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return await _respond(request, NotFound("no such page"))
+        error = WebError(str(exc.detail))
+        error.status, error.code = exc.status_code, f"http_{exc.status_code}"
+        return await _respond(request, error)
+
+
+def create_app(app: App, *, uploads: Path | None = None, secure_cookies: bool = False) -> FastAPI:
+    """The web application over ``app`` (its settings, database and clock)."""
+    web = FastAPI(
+        title="shequn",
+        version=__version__,
+        summary="Community operations: groups, members, tags, events, imports and health.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    web.state.web = Web(
+        app=app,
+        templates=make_environment(),
+        uploads=uploads or Path(tempfile.gettempdir()) / "shequn-uploads",
+        force_secure_cookies=secure_cookies,
+    )
+    _install_error_handlers(web)
+    for router in api.routers():
+        web.include_router(router, prefix=API_PREFIX)
+    for router in pages.routers():
+        web.include_router(router)
+    web.mount("/static", StaticFiles(packages=STATIC_PACKAGES), name="static")
+    web.add_middleware(SecurityHeaders)
+    return web

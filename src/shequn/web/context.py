@@ -1,0 +1,42 @@
+"""What every request handler receives: the App and the dashboard's own parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from jinja2 import Environment
+from sqlalchemy import Connection
+
+from shequn.app import App
+from shequn.db.engine import WRITE
+
+
+@dataclass
+class Web:
+    app: App
+    templates: Environment
+    uploads: Path
+    #: Serve cookies with ``Secure`` even when the request looks like plain HTTP
+    #: (behind a proxy that terminates TLS without forwarding the scheme).
+    force_secure_cookies: bool = False
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.app.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction that commits when the block ends without an error."""
+        with self.app.engine.connect() as conn:
+            conn.execution_options(**WRITE)
+            with conn.begin():
+                yield conn
+
+
+def web_of(request: Request) -> Web:
+    return request.app.state.web
