@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from shequn.features.audit.service import Actor
 from shequn.features.operators import service as accounts
 from shequn.features.operators.permissions import Permission, allows
 from shequn.features.operators.service import Principal
@@ -31,6 +32,13 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    """The audit log's view of who made a change, and from where."""
+    return Actor(
+        principal.workspace_id, principal.operator_id, principal.username, client_address(request)
+    )
 
 
 def _lookup(request: Request) -> Principal | None:

@@ -8,12 +8,12 @@ import secrets
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shequn.features.audit.service import Actor, record
+from shequn.features.audit.service import record
 from shequn.features.community.setup import communities_of
 from shequn.features.operators import service as accounts
-from shequn.features.operators.service import Principal, TooManyAttempts
+from shequn.features.operators.service import TooManyAttempts
 from shequn.web import i18n
-from shequn.web.auth import SESSION_COOKIE, CanView, Public, client_address
+from shequn.web.auth import SESSION_COOKIE, CanView, Public, actor_of, client_address
 from shequn.web.context import web_of
 from shequn.web.errors import Forbidden, Invalid
 from shequn.web.rendering import render
@@ -31,12 +31,6 @@ def _safe_next(target: str | None) -> str:
 
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or web_of(request).force_secure_cookies
-
-
-def actor_of(request: Request, principal: Principal) -> Actor:
-    return Actor(
-        principal.workspace_id, principal.operator_id, principal.username, client_address(request)
-    )
 
 
 def _login_form(
