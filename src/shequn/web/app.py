@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -94,10 +95,20 @@ def create_app(app: App, *, uploads: Path | None = None, secure_cookies: bool = 
         force_secure_cookies=secure_cookies,
     )
     _install_error_handlers(web)
-    for router in api.routers():
-        web.include_router(router, prefix=API_PREFIX)
-    for router in pages.routers():
-        web.include_router(router)
+    included = [(API_PREFIX, r) for r in api.routers()] + [("", r) for r in pages.routers()]
+    for prefix, router in included:
+        web.include_router(router, prefix=prefix)
+    web.state.included = included
     web.mount("/static", StaticFiles(packages=STATIC_PACKAGES), name="static")
     web.add_middleware(SecurityHeaders)
     return web
+
+
+def routes_of(web: FastAPI) -> list[tuple[str, APIRoute]]:
+    """Every API and page route with its full path: what access tests walk."""
+    return [
+        (prefix + route.path, route)
+        for prefix, router in web.state.included
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
