@@ -34,7 +34,7 @@ def _wants_json(request: Request) -> bool:
 
 async def _respond(request: Request, error: WebError) -> Response:
     if _wants_json(request):
-        return JSONResponse(error.body(), status_code=error.status)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     if isinstance(error, NotSignedIn):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("hx-request") == "true":
@@ -48,6 +48,7 @@ async def _respond(request: Request, error: WebError) -> Response:
         {"status": error.status, "message": error.message, "active": None},
         page=page,
         status=error.status,
+        headers=error.headers,
     )
 
 
@@ -73,7 +74,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return await _respond(request, NotFound("no such page"))
-        error = WebError(str(exc.detail))
+        error = WebError(str(exc.detail), headers=dict(exc.headers or {}))
         error.status, error.code = exc.status_code, f"http_{exc.status_code}"
         return await _respond(request, error)
 

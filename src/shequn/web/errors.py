@@ -27,10 +27,13 @@ class WebError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, detail: Any = None) -> None:
+    def __init__(
+        self, message: str, *, detail: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "detail": self.detail}}
