@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import string
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from markupsafe import escape
 
 from analytics.report_sample import HOSTILE, HOSTILE_COMMUNITY, sample_report
-from servers import IN_CI
+from browserharness import ARTIFACTS, WATCH_CSP, launch_chromium
 from shequn.features.analytics.render import render_html
 from shequn.features.analytics.render.catalogue import CATALOGUES, text
 from shequn.features.analytics.render.html import chart_blocks, csp_hash, static_text
@@ -21,8 +22,6 @@ from shequn.features.analytics.render.html import chart_blocks, csp_hash, static
 LANGS = ["zh-CN", "en"]
 JS_TYPES = {"", "text/javascript", "application/javascript", "module"}
 URL_ATTRS = {"src", "href", "srcset", "action", "formaction", "data", "poster", "xlink:href"}
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 class Page(HTMLParser):
@@ -182,48 +181,11 @@ def test_catalogue_tables_match() -> None:
         assert zh[key].strip() and en[key].strip(), key
 
 
-def _browser_or_skip() -> Any:
-    reason = None
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not installed"
-    else:
-        try:
-            from playwright.sync_api import sync_playwright
-        except ImportError as exc:
-            reason = f"playwright not importable: {exc}"
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
-def browser() -> Any:
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
+def browser() -> Iterator[Any]:
+    yield from launch_chromium()
 
 
-_WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-"""
 _CHARTS_DRAWN = """() => Array.from(document.querySelectorAll('[data-chart]'))
   .map((el) => !!el.querySelector('canvas, svg'))"""
 _SCORE_TIPS = """() => {
@@ -259,7 +221,7 @@ def test_opens_in_chromium(browser: Any, tmp_path: Path, lang: str, hostile: boo
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("request", lambda r: requests.append(r.url))
-    page.add_init_script(_WATCH)
+    page.add_init_script(WATCH_CSP)
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
 
