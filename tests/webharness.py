@@ -107,3 +107,47 @@ class WebHarness:
         c = self.client()
         c.headers["Authorization"] = f"Bearer {self.token(role)}"
         return c
+
+
+#: Names and messages a hostile member might choose: markup, script, event handlers,
+#: ``javascript:`` links, SQL, bidi overrides, and a 10,000-character string.
+HOSTILE_TEXTS = [
+    "<script>window.__pwned='script'</script>",
+    "<img src=x onerror=\"window.__pwned='img'\">",
+    "javascript:window.__pwned='link'",
+    "'; DROP TABLE member; -- \" OR 1=1",
+    "\u202eevil.exe\u202c <b>bold</b>",
+    "</textarea></script><svg onload=\"window.__pwned='svg'\">",
+    "长" * 10_000,
+]
+HOSTILE_GROUP = "<script>window.__pwned='group'</script>群\u202e"
+
+
+def plant_hostile(app: App, ref: CommunityRef) -> None:
+    """A group with a hostile name whose members carry hostile names and say hostile things."""
+    from datetime import timedelta
+
+    from shequn.core import Event, EventType, Message
+
+    events = []
+    at = NOW - timedelta(days=3)
+    for n, text_ in enumerate(HOSTILE_TEXTS):
+        common = {
+            "platform": "sim",
+            "source": "hostile",
+            "occurred_at": at + timedelta(minutes=n),
+            "group": "hostile",
+            "group_name": HOSTILE_GROUP,
+            "actor": f"h{n}",
+            "actor_name": text_,
+        }
+        events.append(Event(type=EventType.JOIN, source_id=f"j{n}", **common))
+        events.append(
+            Event(
+                type=EventType.MESSAGE,
+                source_id=f"m{n}",
+                message=Message.of(text_),
+                **{**common, "occurred_at": common["occurred_at"] + timedelta(seconds=30)},
+            )
+        )
+    app.ingestor(ref).ingest_many(events)

@@ -61,3 +61,19 @@ def metrics(
     with console.status(f"storing a {messages:,}-message community, then timing the overview…"):
         figures = bench_metrics(db.value, messages, keep)
     print(json_line(figures), flush=True)
+
+
+@app.command()
+def web(
+    messages: int = typer.Option(10_000_000, min=1000, help="Messages in the community."),
+    db: Database = typer.Option(Database.SQLITE, help="Database to measure."),
+    keep: Path = typer.Option(
+        None, help="SQLite file to keep the community in (reused by later runs)."
+    ),
+) -> None:
+    """Server-side time of the overview, group list, group detail and member list pages."""
+    from shequn.bench.web import bench_web
+
+    with console.status(f"storing a {messages:,}-message community, then timing the pages…"):
+        figures = bench_web(db.value, messages, keep)
+    print(json_line(figures), flush=True)
