@@ -62,6 +62,12 @@ def _in_community(scope: Scope, group_col: Any) -> Any:
     return group_col.in_(select(_g.c.id).where(_g.c.community_id == scope.community_id))
 
 
+def _single(scope: Scope) -> int | None:
+    """The scope's only group, if it names exactly one: then every "across the
+    community" figure is that group's own, and need not be counted again."""
+    return scope.groups[0] if len(scope.groups) == 1 else None
+
+
 def _days(table: Any, scope: Scope, start: date | None = None) -> Any:
     return and_(table.c.day >= (start or scope.start), table.c.day <= scope.end)
 
@@ -69,10 +75,13 @@ def _days(table: Any, scope: Scope, start: date | None = None) -> Any:
 def day_counts(conn: Connection, scope: Scope) -> dict[int, dict[date, dict[str, int]]]:
     """The group-day counters in range, per group and day."""
     out: dict[int, dict[date, dict[str, int]]] = defaultdict(dict)
-    for row in conn.execute(
-        select(_gd).where(_in_community(scope, _gd.c.group_id), _days(_gd, scope))
+    columns = [_gd.c[c] for c in GROUP_DAY_COUNTS]
+    for gid, day, *values in conn.execute(
+        select(_gd.c.group_id, _gd.c.day, *columns).where(
+            _in_community(scope, _gd.c.group_id), _days(_gd, scope)
+        )
     ):
-        out[row.group_id][row.day] = {c: getattr(row, c) for c in GROUP_DAY_COUNTS}
+        out[gid][day] = dict(zip(GROUP_DAY_COUNTS, values, strict=True))
     return out
 
 
@@ -104,6 +113,8 @@ def daily_speakers(conn: Connection, scope: Scope) -> tuple[dict[int, dict[date,
         .group_by(_md.c.group_id, _md.c.day)
     ):
         per_group[gid][day] = n
+    if (only := _single(scope)) is not None:
+        return per_group, dict(per_group.get(only, {}))
     overall = dict(
         conn.execute(
             select(_md.c.day, func.count(func.distinct(_md.c.member_id)))
@@ -127,21 +138,31 @@ def weekly_speakers(conn: Connection, scope: Scope) -> dict[int, dict[date, int]
 
 
 def weekly_leader_messages(conn: Connection, scope: Scope) -> dict[int, dict[date, int]]:
-    """Messages per week by the group's owner and admins (their roles now)."""
-    week = _week(conn, _md.c.day).label("week")
-    out: dict[int, dict[date, int]] = defaultdict(dict)
-    for gid, wk, n in conn.execute(
-        select(_md.c.group_id, week, func.sum(_md.c.messages))
-        .join(
-            _seat,
-            and_(_seat.c.group_id == _md.c.group_id, _seat.c.member_id == _md.c.member_id),
+    """Messages per week by the group's owner and admins (their roles now).
+
+    The few leaders' seats are read first and their member-days fetched by member
+    (the ``member_id, day`` index): joining every member-day of the range to the
+    roster costs a lookup per row.
+    """
+    out: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    leaders = {
+        (gid, mid)
+        for gid, mid in conn.execute(
+            select(_seat.c.group_id, _seat.c.member_id).where(
+                _in_community(scope, _seat.c.group_id), _seat.c.role.in_(LEADERS)
+            )
         )
-        .where(_in_community(scope, _md.c.group_id), _days(_md, scope))
-        .where(_seat.c.role.in_(LEADERS))
-        .group_by(_md.c.group_id, week)
-    ):
-        out[gid][wk] = int(n)
-    return out
+    }
+    members = sorted({mid for _, mid in leaders})
+    for start in range(0, len(members), 500):
+        for gid, mid, day, n in conn.execute(
+            select(_md.c.group_id, _md.c.member_id, _md.c.day, _md.c.messages)
+            .where(_md.c.member_id.in_(members[start : start + 500]))
+            .where(_days(_md, scope))
+        ):
+            if (gid, mid) in leaders:
+                out[gid][day - timedelta(days=day.weekday())] += int(n)
+    return {gid: dict(weeks) for gid, weeks in out.items()}
 
 
 def speakers_since(
@@ -181,6 +202,8 @@ def speakers_since(
     }
     if not overall:
         return per_group, ()
+    if (only := _single(scope)) is not None:
+        return per_group, per_group.get(only, (0,) * len(starts))
     people = conn.execute(
         select(*(func.count(func.distinct(case((cond, member)))) for cond in since)).where(*where)
     ).one()
@@ -197,6 +220,8 @@ def member_messages(conn: Connection, scope: Scope) -> tuple[dict[int, list[int]
         .group_by(_md.c.group_id, _md.c.member_id)
     ):
         per_group[gid].append(int(n))
+    if (only := _single(scope)) is not None:
+        return per_group, list(per_group.get(only, []))
     overall = [
         int(n)
         for (n,) in conn.execute(
@@ -255,6 +280,8 @@ def rosters(conn: Connection, scope: Scope, silent_days: int) -> tuple[dict[int,
             ).group_by(seats.c.group_id)
         )
     }
+    if (only := _single(scope)) is not None:
+        return per_group, per_group.get(only, Roster(0, 0, 0))
     people = (
         select(
             func.max(seats.c.spoke).label("spoke"),
