@@ -1,6 +1,14 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
-from shequn.models.activity import GroupDay, GroupHour, MemberDay, MemberGroup, OpenItem, TermWeek
+from shequn.models.activity import (
+    DistinctCount,
+    GroupDay,
+    GroupHour,
+    MemberDay,
+    MemberGroup,
+    OpenItem,
+    TermWeek,
+)
 from shequn.models.audit import AuditEntry
 from shequn.models.events import EventRow
 from shequn.models.groups import Group, GroupStatus, Membership
@@ -12,6 +20,7 @@ from shequn.models.tags import MemberTag, Tag
 from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
+    "DistinctCount",
     "ApiToken",
     "AuditEntry",
     "ImportJob",

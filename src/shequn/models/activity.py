@@ -118,3 +118,21 @@ class TermWeek(Base):
     week: Mapped[date] = mapped_column(Date, primary_key=True)
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class DistinctCount(Base):
+    """Distinct speakers of one period: a group's week or a community's day.
+
+    Distinct counts cannot be added up from smaller ones, and counting them from
+    the member-day rows of thirteen weeks takes seconds on a large community.
+    They are counted on first read and kept here; any write that could change one
+    (a message on that day, a merge, a rebuild) deletes it, so what is kept is
+    always what a recount would give.
+    """
+
+    __tablename__ = "activity_distinct"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    speakers: Mapped[int] = mapped_column(default=0)

@@ -26,8 +26,13 @@ class Web:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A connection for a page or a GET. It commits at the end because reading may
+        keep derived counts (``features.analytics.distinct``); for a pure read the
+        commit is free."""
         with self.app.engine.connect() as conn:
             yield conn
+            if conn.in_transaction():
+                conn.commit()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from shequn.features.analytics import measures, metrics
+from shequn.features.analytics import distinct, measures, metrics
 from shequn.features.analytics.health.logic import Diagnosis, Reason, Thresholds, Week, diagnose
 from shequn.features.analytics.health.wording import LANGS, advice, detail
 from shequn.features.analytics.report import ReportOptions, build_report, default_scope
@@ -81,20 +81,30 @@ def compared_weeks(scope: Scope, thresholds: Thresholds) -> list[date]:
 def weekly_speakers(conn: Connection, ids: Sequence[int], weeks: Sequence[date]) -> dict:
     """Distinct speakers per group in each of ``weeks`` (Mondays).
 
-    One statement per week and chunk of groups, each an index range per group
-    (``group_id, day``): the report's single GROUP BY over the whole range sorts
-    every member-day row of the community instead.
+    Kept counts come from ``distinct``; the missing ones are counted with one
+    statement per week and chunk of groups, each an index range per group
+    (``group_id, day``) — the report's single GROUP BY over the whole range sorts
+    every member-day row of the community instead — and kept for the next read.
     """
     out: dict[int, dict[date, int]] = defaultdict(dict)
+    kept = distinct.recall(conn, distinct.GROUP_WEEK, [(g, w) for g in ids for w in weeks])
+    fresh: dict[tuple[int, date], int] = {}
     for week in weeks:
-        for chunk in _chunks(ids):
+        missing = [g for g in ids if (g, week) not in kept]
+        for chunk in _chunks(missing):
+            counted = dict.fromkeys(chunk, 0)
             for gid, n in conn.execute(
                 select(_md.c.group_id, func.count(func.distinct(_md.c.member_id)))
                 .where(_md.c.group_id.in_(chunk))
                 .where(_md.c.day >= week, _md.c.day <= week + timedelta(days=6))
                 .group_by(_md.c.group_id)
             ):
-                out[gid][week] = int(n)
+                counted[gid] = int(n)
+            fresh.update({(gid, week): n for gid, n in counted.items()})
+    distinct.remember(conn, distinct.GROUP_WEEK, fresh)
+    for (gid, week), n in (kept | fresh).items():
+        if n:
+            out[gid][week] = n
     return out
 
 
@@ -278,23 +288,47 @@ def daily_people(
     """Distinct speakers per day from ``first`` to the end of the range, across the
     scope's groups (a person in two groups counts once).
 
-    One statement per day, each an index range per group: a single GROUP BY day
-    would sort every member-day row of the weeks at once, several times slower.
+    For the whole community the counts are kept (``distinct``), so a day is counted
+    once until a message lands on it. Each missing day is one statement, an index
+    range per group: a single GROUP BY day would sort every member-day row of the
+    weeks at once, several times slower.
     """
     ids = list(ids if ids is not None else group_ids(conn, scope))
     out: dict[date, int] = {}
     if not ids:
         return out
-    day = max(first, scope.start)
-    while day <= scope.end:
-        n = conn.execute(
-            select(func.count(func.distinct(_md.c.member_id))).where(
-                _md.c.group_id.in_(ids), _md.c.day == day
+    days = [
+        max(first, scope.start) + timedelta(days=n)
+        for n in range((scope.end - max(first, scope.start)).days + 1)
+    ]
+    whole = not scope.groups
+    cid = scope.community_id
+    kept = (
+        {
+            d: n
+            for (_, d), n in distinct.recall(
+                conn, distinct.COMMUNITY_DAY, [(cid, d) for d in days]
+            ).items()
+        }
+        if whole
+        else {}
+    )
+    fresh: dict[tuple[int, date], int] = {}
+    for day in days:
+        n = kept.get(day)
+        if n is None:
+            n = int(
+                conn.execute(
+                    select(func.count(func.distinct(_md.c.member_id))).where(
+                        _md.c.group_id.in_(ids), _md.c.day == day
+                    )
+                ).scalar_one()
             )
-        ).scalar_one()
+            fresh[(cid, day)] = n
         if n:
-            out[day] = int(n)
-        day += timedelta(days=1)
+            out[day] = n
+    if whole:
+        distinct.remember(conn, distinct.COMMUNITY_DAY, fresh)
     return out
 
 

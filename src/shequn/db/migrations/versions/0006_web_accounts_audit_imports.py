@@ -2,7 +2,8 @@
 
 What the dashboard and the REST API need to sign operators in, keep them to
 their role, record what they change, and run imports they upload; plus an
-index that lets the member list read each member's activity.
+index that lets the member list read each member's activity, and the kept distinct
+speaker counts (activity_distinct).
 
 Revision ID: 0006
 Revises: 0005
@@ -26,6 +27,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("activity_member_group", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_member_group_member_id"), ["member_id"])
+    op.create_table(
+        "activity_distinct",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("scope_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("period", sa.Date(), nullable=False),
+        sa.Column("speakers", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "scope_id", "period", name=op.f("pk_activity_distinct")),
+    )
 
     op.create_table(
         "login_attempt",
@@ -215,3 +224,4 @@ def downgrade() -> None:
     op.drop_table("login_attempt")
     with op.batch_alter_table("activity_member_group", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_activity_member_group_member_id"))
+    op.drop_table("activity_distinct")

@@ -16,12 +16,14 @@ from sqlalchemy import Connection, delete, select
 
 from shequn.core import Action, EventType, StoredEvent
 from shequn.db.bulk import insert_rows, one_of, reserve_ids, rows_for_keys, upsert
+from shequn.features.analytics import distinct
 from shequn.features.analytics.rollup.logic import (
     GROUP_DAY_COUNTS,
     OPEN_FOR,
     OpenItem,
     Seen,
     Tally,
+    week_of,
 )
 from shequn.features.community.membership.logic import OBSERVED
 from shequn.kit.timeutil import zone
@@ -47,9 +49,11 @@ class RollupProcessor:
 
     def __init__(self) -> None:
         self._zones: dict[int, tzinfo] = {}
+        self._batch_communities: set[int] = set()
 
     def load(self, conn: Connection, batch: Sequence[StoredEvent]) -> Tally:
-        self._learn_zones(conn, {s.community_id for s in batch})
+        self._batch_communities = {s.community_id for s in batch}
+        self._learn_zones(conn, self._batch_communities)
         tally = Tally(dict(self._zones))
         speakers = sorted(
             {
@@ -139,6 +143,17 @@ class RollupProcessor:
             add=("count",),
         )
         self._save_open(conn, tally)
+        self._forget_distinct(conn, tally)
+
+    def _forget_distinct(self, conn: Connection, tally: Tally) -> None:
+        """New member-days change the distinct speakers of their group's week and their
+        community's day: drop those kept counts."""
+        if not tally.member_day:
+            return
+        groups = {g for g, _, _ in tally.member_day}
+        days = {d for _, d, _ in tally.member_day}
+        distinct.forget(conn, distinct.GROUP_WEEK, groups, {week_of(d) for d in days})
+        distinct.forget(conn, distinct.COMMUNITY_DAY, self._batch_communities, days)
 
     @staticmethod
     def _save_open(conn: Connection, tally: Tally) -> None:
