@@ -140,11 +140,11 @@ def weekly_speakers(conn: Connection, scope: Scope) -> dict[int, dict[date, int]
 def weekly_leader_messages(conn: Connection, scope: Scope) -> dict[int, dict[date, int]]:
     """Messages per week by the group's owner and admins (their roles now).
 
-    The few leaders' seats are read first and their member-days fetched by member
-    (the ``member_id, day`` index): joining every member-day of the range to the
-    roster costs a lookup per row.
+    The few leaders' seats are read first and their member-days summed per week in
+    SQL through the ``member_id, day`` index: joining every member-day of the range
+    to the roster costs a lookup per row, and fetching each leader's days one by one
+    costs a row each.
     """
-    out: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     leaders = {
         (gid, mid)
         for gid, mid in conn.execute(
@@ -154,14 +154,17 @@ def weekly_leader_messages(conn: Connection, scope: Scope) -> dict[int, dict[dat
         )
     }
     members = sorted({mid for _, mid in leaders})
+    week = _week(conn, _md.c.day).label("week")
+    out: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for start in range(0, len(members), 500):
-        for gid, mid, day, n in conn.execute(
-            select(_md.c.group_id, _md.c.member_id, _md.c.day, _md.c.messages)
+        for gid, mid, wk, n in conn.execute(
+            select(_md.c.group_id, _md.c.member_id, week, func.sum(_md.c.messages))
             .where(_md.c.member_id.in_(members[start : start + 500]))
             .where(_days(_md, scope))
+            .group_by(_md.c.group_id, _md.c.member_id, week)
         ):
             if (gid, mid) in leaders:
-                out[gid][day - timedelta(days=day.weekday())] += int(n)
+                out[gid][wk] += int(n)
     return {gid: dict(weeks) for gid, weeks in out.items()}
 
 

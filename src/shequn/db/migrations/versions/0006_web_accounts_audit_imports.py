@@ -27,6 +27,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("activity_member_group", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_member_group_member_id"), ["member_id"])
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_membership_role_group_id"), ["role", "group_id"])
     op.create_table(
         "activity_distinct",
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -225,3 +227,5 @@ def downgrade() -> None:
     with op.batch_alter_table("activity_member_group", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_activity_member_group_member_id"))
     op.drop_table("activity_distinct")
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_membership_role_group_id"))
