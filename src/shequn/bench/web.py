@@ -41,7 +41,9 @@ BENCH_USER = "bench-owner"
 
 
 def community_config() -> SimConfig:
-    return SimConfig(groups=100, members=100_000, days=365, seed=21, end=date(2026, 10, 31))
+    # About 82 % of the simulated population ever joins a group: 122,000 people give the
+    # 100,000 members the bench promises.
+    return SimConfig(groups=100, members=122_000, days=365, seed=21, end=date(2026, 10, 31))
 
 
 def _percentile(values: list[float], q: float) -> float:
