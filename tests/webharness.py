@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from shequn.app import App
 from shequn.config import Settings
+from shequn.db.engine import WRITE
 from shequn.features.community.setup import CommunityRef
 from shequn.features.operators import service as accounts
 from shequn.features.operators.permissions import Role
@@ -91,7 +92,7 @@ class WebHarness:
 
     def token(self, role: Role | str) -> str:
         """An API token for a role, made the way an owner would make it."""
-        with self.app.engine.begin() as conn:
+        with self.app.engine.connect() as conn, conn.execution_options(**WRITE).begin():
             owner = conn.execute(
                 text("select id from operator where username = :u"), {"u": USERS[Role.OWNER]}
             ).scalar_one()

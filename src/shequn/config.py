@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return (init_settings, env_settings, toml)
 
+    #: Where dashboard uploads wait for their import; by default a ``shequn-uploads``
+    #: folder next to the SQLite file, or in the working directory.
+    uploads_dir: Path | None = None
+    #: The largest export the dashboard accepts, in MiB.
+    max_upload_mb: int = Field(default=2048, ge=1)
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings, turning validation failures into one readable ConfigError."""

@@ -12,7 +12,7 @@ from shequn import __version__
 from shequn.app import App
 from shequn.cli.main import app
 from shequn.db import migrate
-from shequn.models import EventRow, Group
+from shequn.models import EventRow, Group, Operator
 
 runner = CliRunner()
 
@@ -72,9 +72,32 @@ def test_simulate_twice_adds_nothing_the_second_time(env: str) -> None:
 
 
 def test_demo_prints_a_summary_per_group(env: str) -> None:
-    result = runner.invoke(app, ["demo", "--groups", "3", "--members", "150", "--days", "7"])
+    args = ["demo", "--groups", "3", "--members", "150", "--days", "7", "--no-serve"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "all groups" in result.stdout
     assert result.stdout.count("sim") >= 3
-    again = runner.invoke(app, ["demo"])
+    assert "made the operator demo" in result.stdout
+    engine = create_engine(env)
+    with engine.connect() as conn:
+        assert conn.execute(select(Operator.username, Operator.role)).all() == [("demo", "owner")]
+    again = runner.invoke(app, ["demo", "--no-serve"])
     assert again.exit_code == 0 and "simulating" not in again.stdout
+    assert "made the operator" not in again.stdout
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Operator)).scalar_one() == 1
+    engine.dispose()
+
+
+def test_demo_makes_no_demo_user_beside_real_operators(env: str) -> None:
+    made = runner.invoke(
+        app, ["user", "create", "boss", "--password-stdin"], input="long-secret-1\n"
+    )
+    assert made.exit_code == 0, made.output
+    args = ["demo", "--groups", "2", "--members", "60", "--days", "3", "--no-serve"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    engine = create_engine(env)
+    with engine.connect() as conn:
+        assert conn.execute(select(Operator.username)).scalars().all() == ["boss"]
+    engine.dispose()

@@ -8,12 +8,19 @@ import typer
 from rich.table import Table
 from sqlalchemy import exists, select
 
+from shequn.app import App
 from shequn.cli.common import console, open_app
+from shequn.cli.serve import HOST, PORT, run_server
 from shequn.cli.simulate import run_simulation, today_in
 from shequn.features.analytics.rollup.rebuild import needs_rebuild, rebuild
+from shequn.features.audit.service import Actor, record
 from shequn.features.community.summary import GroupSummary, group_summaries
+from shequn.features.operators import service as accounts
 from shequn.models import Community, EventRow
 from shequn.simulator import SimConfig
+
+#: The demo's own sign-in, made only when a database has no operator at all.
+DEMO_USER = DEMO_PASSWORD = "demo"
 
 
 def _summary_table(title: str, rows: list[GroupSummary]) -> Table:
@@ -50,13 +57,52 @@ def _summary_table(title: str, rows: list[GroupSummary]) -> Table:
     return table
 
 
+def ensure_demo_operator(app: App) -> bool:
+    """Make the owner ``demo`` (password ``demo``) when no operator exists yet; True if made.
+
+    Only the demo does this, so a real installation never gets a known password.
+    """
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        if accounts.count_operators(conn):
+            return False
+        workspace = accounts.ensure_workspace(conn, now=now)
+        made = accounts.create_operator(
+            conn, workspace, DEMO_USER, DEMO_PASSWORD, role="owner", now=now, check=False
+        )
+        record(
+            conn,
+            Actor(workspace, None, "demo"),
+            "operator.create",
+            "operator",
+            made.id,
+            after={"username": made.username, "role": made.role},
+            now=now,
+        )
+    return True
+
+
+def _login_hint(app: App) -> str:
+    with app.engine.connect() as conn:
+        demo_user = accounts.find_operator(conn, DEMO_USER)
+    if demo_user is not None and not demo_user[1].disabled:
+        return f"sign in as {DEMO_USER} / {DEMO_PASSWORD}"
+    return "sign in with your operator account (shequn user create USERNAME makes one)"
+
+
 def demo(
     groups: int = typer.Option(20, min=1, help="Groups to simulate when the database is empty."),
     members: int = typer.Option(5000, min=1, help="People to simulate."),
     days: int = typer.Option(90, min=1, help="Days of history to simulate."),
     seed: int = typer.Option(7, help="Random seed."),
+    host: str = HOST,
+    port: int = PORT,
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard after."),
 ) -> None:
-    """Migrate the database, simulate a community if it is empty, and show it."""
+    """Simulate a community into an empty database, show it, and serve the dashboard.
+
+    A database without operators gets the owner demo (password demo) to sign in with.
+    """
     started = time.perf_counter()
     with open_app() as app:
         app.migrate()
@@ -77,11 +123,19 @@ def demo(
         with app.engine.connect() as conn:
             for cid, name in communities:
                 console.print(_summary_table(name, group_summaries(conn, cid)))
-    console.print(
-        f"database: {app.settings.database_url}  ready in {time.perf_counter() - started:.1f} s"
-    )
-    console.print(
-        "health report: shequn report  (or --format html --out report.html)",
-        markup=False,
-        highlight=False,
-    )
+        if ensure_demo_operator(app):
+            console.print(
+                f"made the operator {DEMO_USER} (password {DEMO_PASSWORD}) for the dashboard",
+                markup=False,
+                highlight=False,
+            )
+        console.print(
+            f"database: {app.settings.database_url}  ready in {time.perf_counter() - started:.1f} s"
+        )
+        console.print(
+            "health report: shequn report  (or --format html --out report.html)",
+            markup=False,
+            highlight=False,
+        )
+        if serve:
+            run_server(app, host, port, after=_login_hint(app))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shequn import __version__
-from shequn.cli import bench, db, demo, importer, report, simulate
+from shequn.cli import bench, db, demo, importer, report, serve, simulate, user
 
 app = typer.Typer(
     name="shequn",
@@ -17,9 +17,11 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(bench.app, name="bench")
 app.add_typer(importer.app, name="import")
+app.add_typer(user.app, name="user")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
+app.command("serve")(serve.serve)
 
 
 @app.command()

@@ -13,8 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from shequn import __version__
 from shequn.app import App
@@ -70,13 +72,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
         return await _respond(request, Invalid("the request is malformed", detail=detail))
 
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> Response:
+        # PostgreSQL refuses some text SQLite takes (a NUL character, above all); the
+        # transaction is rolled back, and the client learns what to fix.
+        return await _respond(
+            request, Invalid("a value holds a character the database cannot store (NUL?)")
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return await _respond(request, NotFound("no such page"))
-        error = WebError(str(exc.detail), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        error = WebError(str(exc.detail), headers=headers)
         error.status, error.code = exc.status_code, f"http_{exc.status_code}"
         return await _respond(request, error)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for path, route in routes_of(request.app):
+        if compile_path(path)[0].match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def create_app(app: App, *, uploads: Path | None = None, secure_cookies: bool = False) -> FastAPI:

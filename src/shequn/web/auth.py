@@ -47,8 +47,12 @@ def _lookup(request: Request) -> Principal | None:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() == "bearer" and secret.strip():
-        with web.write() as conn:
-            return accounts.token_principal(conn, secret.strip(), now=now)
+        with web.read() as conn:
+            principal = accounts.token_principal(conn, secret.strip(), now=now)
+        if principal is not None and accounts.token_use_is_stale(principal, now):
+            with web.write() as conn:
+                accounts.note_token_use(conn, principal.token_id, now=now)
+        return principal
     if cookie := request.cookies.get(SESSION_COOKIE):
         with web.read() as conn:
             return accounts.session_principal(conn, cookie, now=now)

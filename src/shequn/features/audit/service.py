@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, insert, select
 
 from shequn.models import AuditEntry
@@ -126,3 +127,71 @@ def actions(conn: Connection, workspace_id: int) -> list[str]:
         .order_by(_a.c.action)
     )
     return list(rows.scalars())
+
+
+def target_types(conn: Connection, workspace_id: int) -> list[str]:
+    """The kinds of things this workspace's log mentions, for the filter menu."""
+    rows = conn.execute(
+        select(_a.c.target_type)
+        .where(_a.c.workspace_id == workspace_id)
+        .distinct()
+        .order_by(_a.c.target_type)
+    )
+    return list(rows.scalars())
+
+
+def operator_names(conn: Connection, workspace_id: int) -> list[str]:
+    """Who appears in this workspace's log (as recorded, so renamed or deleted operators
+    still can be filtered on), for the filter menu."""
+    rows = conn.execute(
+        select(_a.c.operator_name)
+        .where(_a.c.workspace_id == workspace_id)
+        .distinct()
+        .order_by(_a.c.operator_name)
+    )
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One key of an entry that differs between before and after (None: absent)."""
+
+    key: str
+    before: str | None
+    after: str | None
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any, limit: int) -> str | None:
+    if value is _ABSENT:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff(before: Any, after: Any, *, limit: int = 200) -> list[Change]:
+    """The keys whose values differ between an entry's before and after, with both
+    values as short text (clipped to ``limit`` characters). Pure.
+
+    A creation (no before) lists everything after; a deletion everything before.
+    Values that are not objects compare as one unnamed key.
+    """
+    if (
+        not isinstance(before, dict)
+        and before is not None
+        or (not isinstance(after, dict) and after is not None)
+    ):
+        if before == after:
+            return []
+        old_value = _ABSENT if before is None else before
+        new_value = _ABSENT if after is None else after
+        return [Change("", _shown(old_value, limit), _shown(new_value, limit))]
+    old, new = before or {}, after or {}
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a != b:
+            changes.append(Change(str(key), _shown(a, limit), _shown(b, limit)))
+    return changes

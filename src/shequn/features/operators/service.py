@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from shequn.features.community.setup import DEFAULT_WORKSPACE
 from shequn.features.operators.permissions import RANK, Role, may_grant
 from shequn.features.operators.secrets import (
     TOKEN_PREFIX,
@@ -63,6 +64,7 @@ class Principal:
     csrf_token: str | None = None
     community_id: int | None = None
     token_id: int | None = None
+    token_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +358,12 @@ def token_principal(conn: Connection, secret: str, *, now: datetime) -> Principa
     if not secret.startswith(TOKEN_PREFIX):
         return None
     row = conn.execute(
-        select(*_principal_columns(), _tok.c.id.label("token_id"), _tok.c.role.label("t_role"))
+        select(
+            *_principal_columns(),
+            _tok.c.id.label("token_id"),
+            _tok.c.role.label("t_role"),
+            _tok.c.last_used_at,
+        )
         .join(_op, _op.c.id == _tok.c.operator_id)
         .where(
             _tok.c.token_hash == token_hash(secret),
@@ -366,7 +373,6 @@ def token_principal(conn: Connection, secret: str, *, now: datetime) -> Principa
     ).first()
     if row is None:
         return None
-    conn.execute(update(_tok).where(_tok.c.id == row.token_id).values(last_used_at=now))
     # A token never does more than its creator may do today.
     role = min(row.t_role, row.role, key=lambda r: RANK.get(Role(r), -1))
     return Principal(
@@ -378,6 +384,26 @@ def token_principal(conn: Connection, secret: str, *, now: datetime) -> Principa
         row.locale,
         "token",
         token_id=row.token_id,
+        token_used_at=row.last_used_at,
+    )
+
+
+#: How stale ``last_used_at`` may get: a token used every second writes once a minute,
+#: not once a request, so reads never queue behind a writer for bookkeeping.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def token_use_is_stale(principal: Principal, now: datetime) -> bool:
+    used = principal.token_used_at
+    return principal.token_id is not None and (used is None or used < now - TOKEN_USE_RESOLUTION)
+
+
+def note_token_use(conn: Connection, token_id: int, *, now: datetime) -> None:
+    conn.execute(
+        update(_tok)
+        .where(_tok.c.id == token_id)
+        .where((_tok.c.last_used_at.is_(None)) | (_tok.c.last_used_at < now - TOKEN_USE_RESOLUTION))
+        .values(last_used_at=now)
     )
 
 
@@ -385,3 +411,55 @@ def first_workspace(conn: Connection) -> int | None:
     return conn.execute(
         select(Workspace.__table__.c.id).order_by(Workspace.__table__.c.id)
     ).scalar()
+
+
+def find_operator(conn: Connection, username: str) -> tuple[int, OperatorView] | None:
+    """The operator with this username, and their workspace; None if there is none."""
+    row = conn.execute(select(_op).where(_op.c.username == username.strip())).first()
+    return (row.workspace_id, _view(row)) if row else None
+
+
+def ensure_workspace(conn: Connection, *, now: datetime) -> int:
+    """The first workspace, created (as ``default``) when there is none yet: the first
+    operator may be made before anything is imported."""
+    found = first_workspace(conn)
+    if found is not None:
+        return found
+    return conn.execute(
+        insert(Workspace.__table__)
+        .values(name=DEFAULT_WORKSPACE, created_at=now)
+        .returning(Workspace.__table__.c.id)
+    ).scalar_one()
+
+
+def operators_page(
+    conn: Connection, workspace_id: int, *, after_id: int | None = None, limit: int = 50
+) -> tuple[list[OperatorView], int | None]:
+    """The workspace's operators in id order, a page at a time, and the id to continue
+    after (None on the last page)."""
+    query = select(_op).where(_op.c.workspace_id == workspace_id)
+    if after_id is not None:
+        query = query.where(_op.c.id > after_id)
+    rows = conn.execute(query.order_by(_op.c.id).limit(limit + 1)).all()
+    found = [_view(r) for r in rows[:limit]]
+    return found, (found[-1].id if len(rows) > limit and found else None)
+
+
+def tokens_page(
+    conn: Connection, workspace_id: int, *, before_id: int | None = None, limit: int = 50
+) -> tuple[list[tuple[TokenView, str]], int | None]:
+    """The workspace's API tokens, newest first, each with its creator's username, a page
+    at a time, and the id to continue before (None on the last page)."""
+    query = (
+        select(_tok, _op.c.username.label("creator"))
+        .join(_op, _op.c.id == _tok.c.operator_id)
+        .where(_tok.c.workspace_id == workspace_id)
+    )
+    if before_id is not None:
+        query = query.where(_tok.c.id < before_id)
+    rows = conn.execute(query.order_by(_tok.c.id.desc()).limit(limit + 1)).all()
+    found = [
+        (TokenView(**{f: getattr(r, f) for f in TokenView.__slots__}), r.creator)
+        for r in rows[:limit]
+    ]
+    return found, (found[-1][0].id if len(rows) > limit and found else None)

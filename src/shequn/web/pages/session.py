@@ -72,6 +72,8 @@ def login(
 ) -> Response:
     web = web_of(request)
     target = _safe_next(next)
+    if "\x00" in username or "\x00" in password:
+        return _login_form(request, next_path=target, error="wrong", status=400)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_form(request, next_path=target, error="expired", status=403)
