@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from servers import pg_admin_url
 from shequn.bench.ingest import bench_ingest
 from shequn.bench.metrics import bench_metrics
+from shequn.bench.web import bench_web
 from shequn.cli.main import app
 
 
@@ -46,3 +47,13 @@ def test_metrics_bench_agrees_and_reports_its_figures(tmp_path) -> None:  # type
     assert figures["rollup_ms"] > 0 and figures["raw_ms"] > 0 and figures["ratio"] > 0
     again = bench_metrics("sqlite", 5000, keep)  # reuses the stored community
     assert again["messages"] == 5000
+
+
+def test_web_bench_times_every_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    figures = bench_web("sqlite", 5000, tmp_path / "community.db")
+    assert figures["bench"] == "web" and figures["messages"] == 5000
+    assert set(figures["pages"]) == {"overview", "group_list", "group_detail", "member_list"}
+    for page in figures["pages"].values():
+        assert 0 < page["p50_ms"] <= page["p95_ms"]
+    assert figures["worst_p95_ms"] == max(p["p95_ms"] for p in figures["pages"].values())
+    assert figures["baseline_report_ms"] > 0 and figures["ratio"] > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -80,6 +80,21 @@ def scratch_database(kind: str, name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run_on_database(
+    name: str,
+    db: str,
+    keep: Path | None,
+    measure: Callable[[str, bool], dict[str, Any]],
+) -> dict[str, Any]:
+    """``measure(url, fill)`` on a kept SQLite file (filled only when new) or on a scratch
+    database of the given kind, under the bench's name and database."""
+    head = {"bench": name, "db": db}
+    if keep is not None:
+        return head | measure(f"sqlite:///{keep.resolve()}", not keep.exists())
+    with scratch_database(db, name) as url:
+        return head | measure(url, True)
 
 
 def json_line(figures: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from shequn.app import App
-from shequn.bench.common import scratch_database
+from shequn.bench.common import run_on_database
 from shequn.config import Settings
 from shequn.core import Event, EventType
 from shequn.features.analytics import overview
@@ -100,9 +100,6 @@ def _measure(url: str, messages: int, *, fill: bool) -> dict[str, Any]:
 
 
 def bench_metrics(db: str, messages: int, keep: Path | None = None) -> dict[str, Any]:
-    head = {"bench": "metrics", "db": db}
-    if keep is not None:
-        fill = not keep.exists()
-        return head | _measure(f"sqlite:///{keep.resolve()}", messages, fill=fill)
-    with scratch_database(db, "metrics") as url:
-        return head | _measure(url, messages, fill=True)
+    return run_on_database(
+        "metrics", db, keep, lambda url, fill: _measure(url, messages, fill=fill)
+    )
