@@ -13,6 +13,7 @@ from shequn.features.analytics import dashboard, distinct
 from shequn.features.analytics.rollup.logic import week_of
 from shequn.features.analytics.scope import Scope
 from shequn.features.community.merge import merge_members
+from shequn.features.community.unmerge import unmerge_member
 from shequn.models import DistinctCount, Identity
 
 DAY = START.date()
@@ -45,7 +46,7 @@ def test_a_new_speaker_drops_the_kept_counts(app: App) -> None:
     assert _counts(app, ref) == (3, 3)
 
 
-def test_a_merge_drops_the_kept_counts(app: App) -> None:
+def test_merges_and_unmerges_drop_the_kept_counts(app: App) -> None:
     ref = app.community("c")
     app.ingestor(ref).ingest_many([event(1, actor="u1"), event(2, actor="u2")])
     assert _counts(app, ref) == (2, 2)
@@ -57,6 +58,10 @@ def test_a_merge_drops_the_kept_counts(app: App) -> None:
         merge_members(conn, one, two)
     assert _kept(app) == 0
     assert _counts(app, ref) == (1, 1)
+    with app.engine.begin() as conn:
+        unmerge_member(conn, two)
+    assert _kept(app) == 0, "an unmerge drops them too"
+    assert _counts(app, ref) == (2, 2)
 
 
 def test_recall_and_remember_round_trip(app: App) -> None:
