@@ -29,8 +29,16 @@ MAP_PATTERN = rf"^(?:{_PAIR}(?:[,\n]{_PAIR})*)?[ \t]*$"
 
 def printable(text: str) -> str:
     """``text`` without control, format, surrogate or unassigned characters (category C):
-    they mean nothing in a name, and NUL cannot be stored."""
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    they mean nothing in a name, and NUL cannot be stored; every other kind of space
+    (no-break, ideographic, line and paragraph separators) becomes a plain one."""
+    kept = []
+    for ch in text:
+        kind = unicodedata.category(ch)[0]
+        if kind == "Z":
+            kept.append(" ")
+        elif kind != "C":
+            kept.append(ch)
+    return "".join(kept)
 
 
 def display_name(filename: str | None) -> str:

@@ -30,7 +30,6 @@ from starlette.datastructures import UploadFile
 
 from shequn.adapters.importers.common import ImportStats
 from shequn.app import App
-from shequn.cli import importer
 from shequn.core import Event
 from shequn.features.analytics.rollup.rebuild import rebuild
 from shequn.features.audit.service import record
@@ -51,6 +50,7 @@ from shequn.features.imports.service import JobView
 from shequn.features.operators.service import Principal
 from shequn.kit.errors import ShequnError
 from shequn.models import ImportStatus
+from shequn.runtime import importing as importer
 from shequn.web.auth import CanImport, CanView, actor_of
 from shequn.web.context import web_of
 from shequn.web.errors import ERROR_RESPONSES, ErrorBody, Invalid, NotFound, WebError
