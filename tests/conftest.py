@@ -9,16 +9,13 @@ own freshly migrated database, and every test starts from empty tables. With
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from factories import START
-from servers import IN_CI, pg_admin_url, pg_unavailable_reason, truncate_all
+from servers import pg_database, require_pg, truncate_all
 from shequn.app import App
 from shequn.config import Settings
 from shequn.kit.clock import FrozenClock
@@ -27,25 +24,12 @@ from shequn.kit.clock import FrozenClock
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A freshly migrated PostgreSQL database of this test session's own."""
-    reason = pg_unavailable_reason()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"shequn_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-    app = App.create(Settings(database_url=url))
-    app.migrate()
-    app.close()
-    try:
+    require_pg()
+    with pg_database("shequn_test") as (_, url):
+        app = App.create(Settings(database_url=url))
+        app.migrate()
+        app.close()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -37,3 +40,34 @@ def truncate_all(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+def require_pg() -> None:
+    """Skip without a PostgreSQL server, or fail under ``CI=true``."""
+    import pytest
+
+    reason = pg_unavailable_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+
+
+@contextmanager
+def pg_database(prefix: str, *, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database (a copy of ``template``, if given), dropped afterwards:
+    yields its name and URL."""
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield (
+            name,
+            make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False),
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -9,15 +9,13 @@ so tests may change anything.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from servers import IN_CI, pg_admin_url, pg_unavailable_reason
+from servers import pg_database, require_pg
 from shequn.app import App
 from shequn.config import Settings
 from shequn.features.community.setup import CommunityRef
@@ -35,22 +33,10 @@ def web_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def web_pg_template() -> Iterator[str]:
-    reason = pg_unavailable_reason()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"shequn_webtpl_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    fill(make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False))
-    try:
+    require_pg()
+    with pg_database("shequn_webtpl") as (name, url):
+        fill(url)
         yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -62,16 +48,8 @@ def web_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("web_pg_template")
-    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"shequn_web_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("shequn_web", template=template) as (_, url):
+        yield url
 
 
 @pytest.fixture
