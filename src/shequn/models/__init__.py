@@ -15,11 +15,12 @@ from shequn.models.groups import Group, GroupStatus, Membership
 from shequn.models.imports import ImportJob, ImportStatus
 from shequn.models.members import Identity, Member
 from shequn.models.operators import ApiToken, LoginAttempt, Operator, OperatorSession
-from shequn.models.outbox import OutboxRow, OutboxStatus
+from shequn.models.outbox import AdapterStatus, OutboxRow, OutboxStatus
 from shequn.models.tags import MemberTag, Tag
 from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
+    "AdapterStatus",
     "DistinctCount",
     "ApiToken",
     "AuditEntry",
