@@ -24,6 +24,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -212,6 +213,9 @@ class Ingestor:
 
     @staticmethod
     def _pend(action: Action, stored: StoredEvent, processor: str, n: int) -> Pending:
+        if action.platform is None and not action.internal:
+            # A feature answering an event acts on the platform the event came from.
+            action = replace(action, platform=stored.event.platform)
         if not action.key:
             action = action.with_key(action_key(stored, processor, n))
         return Pending(action=action, community_id=stored.community_id, event_id=stored.id)

@@ -43,6 +43,8 @@ def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int
                 "community_id": p.community_id,
                 "event_id": p.event_id,
                 "type": p.action.type.value,
+                "platform": None if p.action.internal else p.action.platform,
+                "group_ref": None if p.action.internal else p.action.group,
                 "action": p.action.to_dict(),
                 "status": OutboxStatus.PENDING.value,
                 "attempts": 0,
