@@ -6,12 +6,13 @@ global. The CLI, the web app (later) and the tests all start here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
 
+from shequn.adapters.sim import SimWorld
 from shequn.config import Settings, load_settings
 from shequn.db.engine import WRITE, make_engine
 from shequn.db.migrate import require_current, upgrade
@@ -20,7 +21,16 @@ from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
 from shequn.features.processor import Processor
 from shequn.kit.clock import Clock, SystemClock
+from shequn.runtime.bot import BotRuntime
 from shequn.runtime.ingest import Ingestor
+from shequn.runtime.outbox.dispatcher import DispatchSettings
+from shequn.runtime.registry import build_entries
+from shequn.runtime.sim_world import seed_world
+
+
+def live_processors() -> list[Processor[Any]]:
+    """What runs on events the bots hear: the stored state, then the features that act."""
+    return default_processors()
 
 
 def default_processors() -> list[Processor[Any]]:
@@ -68,6 +78,32 @@ class App:
             default_processors() if processors is None else processors,
             batch_size=batch_size or self.settings.ingest_batch_size,
             clock=self.clock,
+        )
+
+    def bot_runtime(
+        self,
+        adapters: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        world: SimWorld | None = None,
+        dispatch: DispatchSettings | None = None,
+    ) -> BotRuntime:
+        """The bot runtime over the configured adapters (or ``adapters``). Sim adapters
+        share one simulated platform, populated from the database's sim groups."""
+        tables = list(self.settings.adapters if adapters is None else adapters)
+        if world is None and any(t.get("kind") == "sim" for t in tables):
+            world = SimWorld(self.clock)
+        entries = build_entries(tables, lambda name: self.community(name), world=world)
+        if world is not None:
+            with self.engine.connect() as conn:
+                for cid in sorted({e.community.community_id for e in entries}):
+                    seed_world(conn, world, cid)
+        return BotRuntime(
+            self.engine,
+            entries,
+            lambda ref: self.ingestor(ref, live_processors()),
+            clock=self.clock,
+            dispatch=dispatch,
+            world=world,
         )
 
     def close(self) -> None:

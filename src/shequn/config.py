@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return (init_settings, env_settings, toml)
 
+    #: The bot accounts the runtime runs: one table per adapter (``[[adapters]]`` in
+    #: shequn.toml) with its ``kind`` (sim, matrix, telegram, onebot, wecom), a ``name``,
+    #: the ``community`` it serves and the platform's settings
+    #: (``runtime.registry`` checks them).
+    adapters: list[dict[str, Any]] = Field(default_factory=list)
+    #: Whether ``shequn serve`` runs the bot runtime beside the web app.
+    run_bots: bool = True
+
     #: Where dashboard uploads wait for their import; by default a ``shequn-uploads``
     #: folder next to the SQLite file, or in the working directory.
     uploads_dir: Path | None = None

@@ -8,6 +8,7 @@ from shequn.adapters.base import (
     BaseAdapter,
     Bucket,
     Done,
+    EventQueue,
     Limits,
     Outcome,
     Reconciled,
@@ -45,6 +46,7 @@ class SimAdapter(BaseAdapter):
             self._queue.put(event)
 
     async def connect(self) -> None:
+        self._queue = EventQueue()  # what a previous connection left unread ended with it
         self.world.subscribe(self._hear)
         self.connected = True
 
