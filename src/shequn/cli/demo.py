@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -16,7 +17,7 @@ from shequn.features.analytics.rollup.rebuild import needs_rebuild, rebuild
 from shequn.features.audit.service import Actor, record
 from shequn.features.community.summary import GroupSummary, group_summaries
 from shequn.features.operators import service as accounts
-from shequn.models import Community, EventRow
+from shequn.models import Community, EventRow, Group
 from shequn.simulator import SimConfig
 
 #: The demo's own sign-in, made only when a database has no operator at all.
@@ -82,6 +83,23 @@ def ensure_demo_operator(app: App) -> bool:
     return True
 
 
+def demo_adapters(app: App) -> list[dict[str, Any]]:
+    """The configured adapters, plus a bot on the simulated platform for every community
+    with simulated groups that has none yet: the playground's bot."""
+    tables = list(app.settings.adapters)
+    served = {(t.get("kind"), t.get("community")) for t in tables}
+    with app.engine.connect() as conn:
+        names = conn.execute(
+            select(Community.name)
+            .where(exists().where(Group.community_id == Community.id, Group.platform == "sim"))
+            .order_by(Community.id)
+        ).scalars()
+        for name in names:
+            if ("sim", name) not in served:
+                tables.append({"kind": "sim", "name": f"sim-{len(tables) + 1}", "community": name})
+    return tables
+
+
 def _login_hint(app: App) -> str:
     with app.engine.connect() as conn:
         demo_user = accounts.find_operator(conn, DEMO_USER)
@@ -138,4 +156,4 @@ def demo(
             highlight=False,
         )
         if serve:
-            run_server(app, host, port, after=_login_hint(app))
+            run_server(app, host, port, after=_login_hint(app), adapters=demo_adapters(app))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shequn import __version__
-from shequn.cli import bench, db, demo, importer, report, serve, simulate, user
+from shequn.cli import bench, bot, db, demo, importer, report, serve, simulate, user
 
 app = typer.Typer(
     name="shequn",
@@ -22,6 +22,7 @@ app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
 app.command("serve")(serve.serve)
+app.command("bot")(bot.bot)
 
 
 @app.command()

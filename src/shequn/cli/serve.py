@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -31,13 +32,27 @@ def address(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def run_server(app: App, host: str, port: int, *, after: str = "") -> None:
-    """Serve ``app`` until interrupted; the schema must be current (``shequn db upgrade``)."""
+def run_server(
+    app: App,
+    host: str,
+    port: int,
+    *,
+    after: str = "",
+    adapters: list[dict[str, Any]] | None = None,
+) -> None:
+    """Serve ``app`` until interrupted, with the bot runtime over the configured adapters
+    (or ``adapters``) unless ``run_bots`` is off; the schema must be current
+    (``shequn db upgrade``)."""
     from shequn.web.app import create_app
 
     app.check_schema()
-    web = create_app(app, uploads=uploads_dir(app.settings))
+    tables = app.settings.adapters if adapters is None else adapters
+    runtime = app.bot_runtime(tables) if tables and app.settings.run_bots else None
+    web = create_app(app, uploads=uploads_dir(app.settings), runtime=runtime)
     console.print(f"shequn dashboard: {address(host, port)}", markup=False, highlight=False)
+    if runtime is not None:
+        names = ", ".join(f"{e.name} ({e.adapter.platform})" for e in runtime.entries)
+        console.print(f"bots: {names}", markup=False, highlight=False)
     if after:
         console.print(after, markup=False, highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=True)

@@ -3,7 +3,10 @@ the OpenAPI document at ``/docs``."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +24,7 @@ from starlette.routing import compile_path
 from shequn import __version__
 from shequn.app import App
 from shequn.kit.errors import ShequnError
+from shequn.runtime.bot import BotRuntime
 from shequn.web import api, pages
 from shequn.web.context import Web
 from shequn.web.errors import Conflict, Invalid, NotFound, NotSignedIn, WebError
@@ -101,9 +105,29 @@ def _allowed(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def create_app(app: App, *, uploads: Path | None = None, secure_cookies: bool = False) -> FastAPI:
-    """The web application over ``app`` (its settings, database and clock)."""
+@asynccontextmanager
+async def _running(runtime: BotRuntime) -> AsyncIterator[None]:
+    """Run the bot runtime in the server's event loop for as long as the server runs."""
+    task = asyncio.create_task(runtime.run(), name="bot-runtime")
+    await runtime.started()
+    try:
+        yield
+    finally:
+        runtime.stop()
+        await task
+
+
+def create_app(
+    app: App,
+    *,
+    uploads: Path | None = None,
+    secure_cookies: bool = False,
+    runtime: BotRuntime | None = None,
+) -> FastAPI:
+    """The web application over ``app`` (its settings, database and clock), running
+    ``runtime`` beside it when given."""
     web = FastAPI(
+        lifespan=(lambda _: _running(runtime)) if runtime is not None else None,
         title="shequn",
         version=__version__,
         summary="Community operations: groups, members, tags, events, imports and health.",
@@ -116,6 +140,7 @@ def create_app(app: App, *, uploads: Path | None = None, secure_cookies: bool = 
         templates=make_environment(),
         uploads=uploads or Path(tempfile.gettempdir()) / "shequn-uploads",
         force_secure_cookies=secure_cookies,
+        runtime=runtime,
     )
     _install_error_handlers(web)
     included = [(API_PREFIX, r) for r in api.routers()] + [("", r) for r in pages.routers()]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from shequn.app import App
 from shequn.db.engine import WRITE
+from shequn.runtime.bot import BotRuntime
 
 
 @dataclass
@@ -23,6 +24,9 @@ class Web:
     #: Serve cookies with ``Secure`` even when the request looks like plain HTTP
     #: (behind a proxy that terminates TLS without forwarding the scheme).
     force_secure_cookies: bool = False
+    #: The bot runtime running in this process, if any (the playground needs its
+    #: simulated platform; other processes' adapters show through ``adapter_status``).
+    runtime: BotRuntime | None = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
