@@ -77,3 +77,21 @@ def web(
     with console.status(f"storing a {messages:,}-message community, then timing the pages…"):
         figures = bench_web(db.value, messages, keep)
     print(json_line(figures), flush=True)
+
+
+@app.command()
+def dispatch(
+    actions: int = typer.Option(50_000, min=1, help="Actions to fan out."),
+    groups: int = typer.Option(500, min=1, help="Simulated groups they go to."),
+    db: Database = typer.Option(Database.SQLITE, help="Database to measure."),
+    latency_messages: int = typer.Option(
+        500, min=1, help="Commands answered through the whole runtime for the latency."
+    ),
+) -> None:
+    """The outbox dispatcher against Telegram-like rate limits on simulated time, its own
+    throughput, and the message-to-reply latency through the runtime."""
+    from shequn.bench.dispatch import bench_dispatch
+
+    with console.status(f"dispatching {actions:,} actions over {groups} groups ({db.value})…"):
+        figures = bench_dispatch(db.value, actions, groups, latency_messages)
+    print(json_line(figures), flush=True)

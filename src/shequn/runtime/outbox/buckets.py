@@ -129,3 +129,13 @@ class Limiter:
         if self._overall is not None:
             waits.append(self._overall.wait(now))
         return max(waits)
+
+    def account_refill(self, now: datetime, account: str, per_account: Bucket | None) -> float:
+        """Seconds until the account's and the overall bucket are both full."""
+        waits = [0.0]
+        for bucket in (self._accounts.get(account) if per_account else None, self._overall):
+            if bucket is not None:
+                bucket._fill(now)
+                missing = bucket.spec.burst - bucket.tokens
+                waits.append(max(0.0, math.ceil(missing / bucket.spec.rate * 1e6) / 1e6))
+        return max(waits)

@@ -137,6 +137,7 @@ class Dispatcher:
         self.limiter = Limiter(overall=self.settings.overall)
         self._held: dict[str, datetime] = {}
         self._wake = asyncio.Event()
+        self._look_for_abandoned: datetime | None = None
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -176,17 +177,21 @@ class Dispatcher:
         report = PassReport()
         now = self.clock.now()
         routes, internal = set(self.adapters), self.internal is not None
-        abandoned = await self._db(
-            lambda c: store.claim_abandoned(
-                c,
-                worker=self.worker,
-                routes=routes,
-                internal=internal,
-                now=now,
-                lease=self.settings.lease,
-                limit=self.settings.batch,
+        abandoned: list[Claimed] = []
+        if self._look_for_abandoned is None or now >= self._look_for_abandoned:
+            # A lease runs for ``lease``: looking a few times per lease is enough.
+            self._look_for_abandoned = now + self.settings.lease / 4
+            abandoned = await self._db(
+                lambda c: store.claim_abandoned(
+                    c,
+                    worker=self.worker,
+                    routes=routes,
+                    internal=internal,
+                    now=now,
+                    lease=self.settings.lease,
+                    limit=self.settings.batch,
+                )
             )
-        )
         if abandoned:
             report.reconciled = len(abandoned)
             outcomes = await self._reconcile_all(abandoned, now)
@@ -276,21 +281,29 @@ class Dispatcher:
     async def _next_at(self, now: datetime) -> datetime | None:
         routes, internal = set(self.adapters), self.internal is not None
 
-        def query(conn: Connection) -> list[datetime | None]:
-            return [
+        def query(conn: Connection) -> tuple[datetime | None, datetime | None]:
+            return (
                 store.next_due(conn, routes=routes, internal=internal, after=now),
                 store.lease_deadline(conn, routes=routes, internal=internal),
-            ]
+            )
 
-        times = [t for t in await self._db(query) if t is not None]
+        due, lease_ends = await self._db(query)
+        times = [due] if due is not None else []
+        if lease_ends is not None:
+            # An abandoned row is looked for on the first pass after its lease ends.
+            times.append(max(lease_ends, self._look_for_abandoned or lease_ends))
+
         times += [t for t in self._held.values() if t > now]
         if self._room(now) == 0:
             times.append(now + timedelta(seconds=self._account_wait(now)))
         return min(times) if times else None
 
     def _account_wait(self, now: datetime) -> float:
+        """How long until an account's bucket is full again. Tokens beyond the burst are
+        lost, so waking when it is full and spending it all loses no throughput, and
+        costs one pass per burst instead of one per token."""
         waits = [
-            self.limiter.account_wait(now, a.source, a.limits.per_account)
+            self.limiter.account_refill(now, a.source, a.limits.per_account)
             for a in self.adapters.values()
         ]
         return max(0.001, min(waits, default=0.001))
