@@ -1,9 +1,9 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
 from shequn.models.activity import (
-    DistinctCount,
     GroupDay,
     GroupHour,
+    KeptCount,
     MemberDay,
     MemberGroup,
     OpenItem,
@@ -21,7 +21,7 @@ from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
     "AdapterStatus",
-    "DistinctCount",
+    "KeptCount",
     "ApiToken",
     "AuditEntry",
     "ImportJob",

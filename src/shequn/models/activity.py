@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, SmallInteger, String
+from sqlalchemy import BigInteger, Date, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shequn.db.base import Base
@@ -120,19 +120,22 @@ class TermWeek(Base):
     count: Mapped[int] = mapped_column(default=0)
 
 
-class DistinctCount(Base):
-    """Distinct speakers of one period: a group's week or a community's day.
+class KeptCount(Base):
+    """A count that is expensive to make and cheap to keep: distinct speakers of a
+    group's week or a community's day, a group's seats, the people present, the
+    leaders' messages of a week.
 
-    Distinct counts cannot be added up from smaller ones, and counting them from
-    the member-day rows of thirteen weeks takes seconds on a large community.
-    They are counted on first read and kept here; any write that could change one
-    (a message on that day, a merge, a rebuild) deletes it, so what is kept is
-    always what a recount would give.
+    Counted on first read and kept here. Two things keep a kept count equal to a
+    fresh recount: writes that could change one delete it (a message on that day,
+    a merge, a rebuild), and counts that depend on rosters carry a ``stamp`` made
+    from the groups' ``roster_version`` — any seat write renews that version, so a
+    count with an old stamp is simply not found.
     """
 
-    __tablename__ = "activity_distinct"
+    __tablename__ = "kept_count"
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     scope_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     period: Mapped[date] = mapped_column(Date, primary_key=True)
-    speakers: Mapped[int] = mapped_column(default=0)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    value: Mapped[int] = mapped_column(default=0)

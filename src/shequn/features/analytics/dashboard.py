@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from shequn.features.analytics import distinct, measures, metrics
+from shequn.features.analytics import kept, measures, metrics
 from shequn.features.analytics.health.logic import Diagnosis, Reason, Thresholds, Week, diagnose
 from shequn.features.analytics.health.wording import LANGS, advice, detail
 from shequn.features.analytics.report import ReportOptions, build_report, default_scope
@@ -87,10 +87,10 @@ def weekly_speakers(conn: Connection, ids: Sequence[int], weeks: Sequence[date])
     every member-day row of the community instead — and kept for the next read.
     """
     out: dict[int, dict[date, int]] = defaultdict(dict)
-    kept = distinct.recall(conn, distinct.GROUP_WEEK, [(g, w) for g in ids for w in weeks])
+    known = kept.recall(conn, kept.GROUP_WEEK, [(g, w) for g in ids for w in weeks])
     fresh: dict[tuple[int, date], int] = {}
     for week in weeks:
-        missing = [g for g in ids if (g, week) not in kept]
+        missing = [g for g in ids if (g, week) not in known]
         for chunk in _chunks(missing):
             counted = dict.fromkeys(chunk, 0)
             for gid, n in conn.execute(
@@ -101,19 +101,75 @@ def weekly_speakers(conn: Connection, ids: Sequence[int], weeks: Sequence[date])
             ):
                 counted[gid] = int(n)
             fresh.update({(gid, week): n for gid, n in counted.items()})
-    distinct.remember(conn, distinct.GROUP_WEEK, fresh)
-    for (gid, week), n in (kept | fresh).items():
+    kept.remember(conn, kept.GROUP_WEEK, fresh)
+    for (gid, week), n in (known | fresh).items():
         if n:
             out[gid][week] = n
     return out
 
 
-def seat_counts(conn: Connection, ids: Sequence[int], end: datetime) -> dict[int, tuple[int, int]]:
-    """Per group, in one pass over its seats: those held now (what the weekly head
-    count is rebuilt from) and those held at ``end`` (the range's roster)."""
-    at_end = and_(_seat.c.joined_at < end, or_(_seat.c.left_at.is_(None), _seat.c.left_at >= end))
-    out: dict[int, tuple[int, int]] = {}
+def roster_versions(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    """Each group's ``roster_version``: what stamps the counts made from its seats."""
+    out: dict[int, int] = {}
     for chunk in _chunks(ids):
+        rows = conn.execute(select(_g.c.id, _g.c.roster_version).where(_g.c.id.in_(chunk)))
+        out.update((gid, int(version)) for gid, version in rows)
+    return out
+
+
+def leader_messages(
+    conn: Connection, scope: Scope, ids: Sequence[int], weeks: Sequence[date]
+) -> dict[int, dict[date, int]]:
+    """Messages by each group's owner and admins in each of ``weeks``.
+
+    Kept per group and week (``kept.LEADER_WEEK``): the rollup processor forgets a
+    group-week its messages touch, and the stamp (the group's roster version) turns
+    a count stale when a role changes. Groups missing any week are counted with the
+    report's own query, over the weeks alone."""
+    if not weeks:
+        return {}
+    stamps = {g: kept.stamp_of(v) for g, v in roster_versions(conn, ids).items()}
+    found = kept.recall(conn, kept.LEADER_WEEK, [(g, w) for g in ids for w in weeks], stamps)
+    missing = [g for g in ids if any((g, w) not in found for w in weeks)]
+    fresh: dict[tuple[int, date], int] = {}
+    for chunk in _chunks(missing):
+        narrowed = replace(
+            scope, start=weeks[0], end=weeks[-1] + timedelta(days=6), groups=tuple(chunk)
+        )
+        counted = metrics.weekly_leader_messages(conn, narrowed)
+        for g in chunk:
+            for w in weeks:
+                fresh[(g, w)] = counted.get(g, {}).get(w, 0)
+    kept.remember(conn, kept.LEADER_WEEK, fresh, stamps)
+    out: dict[int, dict[date, int]] = defaultdict(dict)
+    for (g, w), n in (found | fresh).items():
+        if n:
+            out[g][w] = n
+    return out
+
+
+def seat_counts(conn: Connection, ids: Sequence[int], end: datetime) -> dict[int, tuple[int, int]]:
+    """Per group, the seats held now (what the weekly head count is rebuilt from) and
+    those held at ``end`` (the range's roster).
+
+    Both are kept (``kept``), stamped with the group's roster version (and ``end``),
+    so a group is counted again only after a seat of it changed. The missing ones are
+    counted in one pass over their seats."""
+    versions = roster_versions(conn, ids)
+    now_stamps = {g: kept.stamp_of(v) for g, v in versions.items()}
+    end_stamps = {g: kept.stamp_of(v, end.isoformat()) for g, v in versions.items()}
+    keys = [(g, kept.TIMELESS) for g in ids]
+    now_kept = kept.recall(conn, kept.SEATS_NOW, keys, now_stamps)
+    end_kept = kept.recall(conn, kept.SEATS_AT, keys, end_stamps)
+    out = {
+        g: (now_kept[(g, kept.TIMELESS)], end_kept[(g, kept.TIMELESS)])
+        for g in ids
+        if (g, kept.TIMELESS) in now_kept and (g, kept.TIMELESS) in end_kept
+    }
+    missing = [g for g in ids if g not in out]
+    at_end = and_(_seat.c.joined_at < end, or_(_seat.c.left_at.is_(None), _seat.c.left_at >= end))
+    for chunk in _chunks(missing):
+        counted = dict.fromkeys(chunk, (0, 0))
         for gid, now, then in conn.execute(
             select(
                 _seat.c.group_id,
@@ -123,7 +179,15 @@ def seat_counts(conn: Connection, ids: Sequence[int], end: datetime) -> dict[int
             .where(_seat.c.group_id.in_(chunk))
             .group_by(_seat.c.group_id)
         ):
-            out[gid] = (int(now), int(then))
+            counted[gid] = (int(now), int(then))
+        out.update(counted)
+    if missing:
+        kept.remember(
+            conn, kept.SEATS_NOW, {(g, kept.TIMELESS): out[g][0] for g in missing}, now_stamps
+        )
+        kept.remember(
+            conn, kept.SEATS_AT, {(g, kept.TIMELESS): out[g][1] for g in missing}, end_stamps
+        )
     return out
 
 
@@ -203,12 +267,7 @@ def group_health(
     complete = scope.complete_weeks()
     compared = compared_weeks(scope, thresholds)
     speakers = weekly_speakers(conn, ids, compared)
-    leaders: dict[int, dict[date, int]] = {}
-    if compared:
-        weeks_only = replace(
-            scope, start=compared[0], end=compared[-1] + timedelta(days=6), groups=tuple(ids)
-        )
-        leaders = metrics.weekly_leader_messages(conn, weeks_only)
+    leaders = leader_messages(conn, scope, ids, compared)
     seats = seats if seats is not None else seat_counts(conn, ids, scope.end_instant)
     changes = changes_since(conn, ids, compared[0]) if compared else {}
     out = {}
@@ -269,9 +328,21 @@ def worded(reasons: Iterable[Reason], lang: str) -> list[Worded]:
 
 def people_present(conn: Connection, scope: Scope) -> int:
     """Distinct members holding a seat in any of the scope's groups at the end of the
-    range (the report's community roster head count)."""
+    range (the report's community roster head count).
+
+    Kept (``kept.PRESENT``) under a stamp of every group's roster version and the
+    range's end, so it is counted again only after some seat of the community changed.
+    """
     end = scope.end_instant
-    return int(
+    ids = group_ids(conn, scope)
+    versions = roster_versions(conn, ids)
+    stamp = kept.stamp_of(sorted(versions.items()), end.isoformat())
+    key = (scope.community_id, kept.TIMELESS)
+    stamps = {scope.community_id: stamp}
+    found = kept.recall(conn, kept.PRESENT, [key], stamps)
+    if key in found:
+        return found[key]
+    n = int(
         conn.execute(
             select(func.count(func.distinct(_seat.c.member_id))).where(
                 _in_scope(scope, _seat.c.group_id),
@@ -280,6 +351,8 @@ def people_present(conn: Connection, scope: Scope) -> int:
             )
         ).scalar_one()
     )
+    kept.remember(conn, kept.PRESENT, {key: n}, stamps)
+    return n
 
 
 def daily_people(
@@ -303,11 +376,11 @@ def daily_people(
     ]
     whole = not scope.groups
     cid = scope.community_id
-    kept = (
+    known = (
         {
             d: n
-            for (_, d), n in distinct.recall(
-                conn, distinct.COMMUNITY_DAY, [(cid, d) for d in days]
+            for (_, d), n in kept.recall(
+                conn, kept.COMMUNITY_DAY, [(cid, d) for d in days]
             ).items()
         }
         if whole
@@ -315,7 +388,7 @@ def daily_people(
     )
     fresh: dict[tuple[int, date], int] = {}
     for day in days:
-        n = kept.get(day)
+        n = known.get(day)
         if n is None:
             n = int(
                 conn.execute(
@@ -328,7 +401,7 @@ def daily_people(
         if n:
             out[day] = n
     if whole:
-        distinct.remember(conn, distinct.COMMUNITY_DAY, fresh)
+        kept.remember(conn, kept.COMMUNITY_DAY, fresh)
     return out
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from shequn.db.bulk import reserve_ids
-from shequn.features.analytics import distinct
+from shequn.features.analytics import kept
 from shequn.features.audit.service import Actor, record
 from shequn.features.community.membership.logic import Seat
 from shequn.features.community.membership.processor import new_roster_version
@@ -344,7 +344,7 @@ def _recount(
     if group_rows:
         conn.execute(insert(_mg), group_rows)
     # Two speakers again where there was one: the kept distinct counts are stale.
-    distinct.forget_everything(conn)
+    kept.forget_everything(conn)
 
 
 # -- as an operator does it: with the audit entry that lets the unmerge renumber exactly --

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, select
 
 from shequn.db.bulk import upsert
-from shequn.features.analytics import distinct
+from shequn.features.analytics import kept
 from shequn.models import MemberDay, MemberGroup
 
 _md = MemberDay.__table__
@@ -38,4 +38,4 @@ def fold_member(conn: Connection, keep: int, merge: int) -> None:
         greatest=("last_message_at",),
     )
     conn.execute(delete(_mg).where(_mg.c.member_id == merge))
-    distinct.forget_everything(conn)
+    kept.forget_everything(conn)

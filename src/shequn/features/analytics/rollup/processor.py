@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, select
 
 from shequn.core import Action, EventType, StoredEvent
 from shequn.db.bulk import insert_rows, one_of, reserve_ids, rows_for_keys, upsert
-from shequn.features.analytics import distinct
+from shequn.features.analytics import kept
 from shequn.features.analytics.rollup.logic import (
     GROUP_DAY_COUNTS,
     OPEN_FOR,
@@ -143,17 +143,19 @@ class RollupProcessor:
             add=("count",),
         )
         self._save_open(conn, tally)
-        self._forget_distinct(conn, tally)
+        self._forget_kept(conn, tally)
 
-    def _forget_distinct(self, conn: Connection, tally: Tally) -> None:
+    def _forget_kept(self, conn: Connection, tally: Tally) -> None:
         """New member-days change the distinct speakers of their group's week and their
-        community's day: drop those kept counts."""
+        community's day, and the leaders' messages of the week: drop those kept counts."""
         if not tally.member_day:
             return
         groups = {g for g, _, _ in tally.member_day}
         days = {d for _, d, _ in tally.member_day}
-        distinct.forget(conn, distinct.GROUP_WEEK, groups, {week_of(d) for d in days})
-        distinct.forget(conn, distinct.COMMUNITY_DAY, self._batch_communities, days)
+        weeks = {week_of(d) for d in days}
+        kept.forget(conn, kept.GROUP_WEEK, groups, weeks)
+        kept.forget(conn, kept.LEADER_WEEK, groups, weeks)
+        kept.forget(conn, kept.COMMUNITY_DAY, self._batch_communities, days)
 
     @staticmethod
     def _save_open(conn: Connection, tally: Tally) -> None:

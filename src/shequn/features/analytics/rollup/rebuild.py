@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from shequn.core import Event, EventType, StoredEvent
 from shequn.core.message import Message
 from shequn.db.engine import WRITE
-from shequn.features.analytics import distinct
+from shequn.features.analytics import kept
 from shequn.features.analytics.rollup.processor import RollupProcessor
 from shequn.models import (
     EventRow,
@@ -115,7 +115,7 @@ def rebuild(
             for model in ROLLUPS:
                 table = model.__table__
                 conn.execute(delete(table).where(table.c.group_id.in_(groups)))
-            distinct.forget_everything(conn)
+            kept.forget_everything(conn)
             batch: list[StoredEvent] = []
             for stored in _stored(read, community_id):
                 batch.append(stored)
