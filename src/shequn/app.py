@@ -17,6 +17,7 @@ from shequn.config import Settings, load_settings
 from shequn.db.engine import WRITE, make_engine
 from shequn.db.migrate import require_current, upgrade
 from shequn.features.analytics.rollup.processor import RollupProcessor
+from shequn.features.commands.processor import CommandsProcessor
 from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
 from shequn.features.processor import Processor
@@ -28,9 +29,9 @@ from shequn.runtime.registry import build_entries
 from shequn.runtime.sim_world import seed_world
 
 
-def live_processors() -> list[Processor[Any]]:
+def live_processors(*, lang: str = "zh-CN") -> list[Processor[Any]]:
     """What runs on events the bots hear: the stored state, then the features that act."""
-    return default_processors()
+    return [*default_processors(), CommandsProcessor(lang=lang)]
 
 
 def default_processors() -> list[Processor[Any]]:
@@ -100,7 +101,7 @@ class App:
         return BotRuntime(
             self.engine,
             entries,
-            lambda ref: self.ingestor(ref, live_processors()),
+            lambda ref: self.ingestor(ref, live_processors(lang=self.settings.locale)),
             clock=self.clock,
             dispatch=dispatch,
             world=world,

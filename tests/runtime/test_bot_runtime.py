@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from dispatching import put, sends, world_with_groups
 from shequn.adapters.base import ConnectionLost
-from shequn.adapters.sim import SimAdapter, SimWorld
+from shequn.adapters.sim import Refused, SimAdapter, SimWorld
 from shequn.app import App
-from shequn.core import Event
+from shequn.core import Action, ActionType, Event, EventType, Mention, Message
 from shequn.kit.errors import ConfigError
 from shequn.models import AdapterStatus, EventRow, Group, Identity, Membership
 from shequn.runtime.bot import BotRuntime
@@ -82,7 +82,6 @@ async def test_the_bots_own_kicks_come_back_as_leaves(app: App) -> None:
     async with running(runtime):
         world.join("g0", "u9", "广告哥")
         await until(lambda: runtime.stats.stored == 1)
-        from shequn.core import Action, ActionType
 
         put(
             app,
@@ -165,3 +164,46 @@ async def test_the_supervisor_reconnects_with_growing_backoff(app: App) -> None:
     await task
     assert naps == [1.0, 2.0]
     assert heard[0].text == "在吗"
+
+
+async def test_chat_commands_are_answered_and_carried_out(app: App) -> None:
+    world = world_with_groups(app.clock, 1)
+    world.groups["g0"].members["u0"].role = "admin"
+    runtime = app.bot_runtime([SIM], world=world)
+    async with running(runtime):
+        # The roster comes from what the platform reported: the admin joins as one.
+        world.leave("g0", "u0")
+        world.join("g0", "u0", "管理员")
+        ingested = runtime.stats.stored
+        await until(lambda: runtime.stats.stored == ingested + 2)
+
+        promote = Event(
+            type=EventType.MEMBER_UPDATE,
+            platform="sim",
+            source="test",
+            source_id="promote",
+            occurred_at=app.clock.now(),
+            group="g0",
+            actor="u0",
+            payload={"role": "admin"},
+        )
+        await runtime._heard(runtime.entries[0], promote)
+        world.join("g0", "u5", "新人")
+        await until(lambda: runtime.stats.stored == ingested + 4)
+
+        world.say("g0", "u5", "/rules")
+        await until(lambda: any(m.by_bot for m in world.groups["g0"].messages))
+        reply = [m for m in world.groups["g0"].messages if m.by_bot][-1]
+        assert "群规" in reply.message.plain_text()
+
+        world.say("g0", "u0", Message.of("/mute ", Mention(user="u5", name="新人"), " 10m"))
+        await until(lambda: world.groups["g0"].members["u5"].muted_until is not None)
+
+        with pytest.raises(Refused, match="muted"):
+            world.say("g0", "u5", "我还能说话吗")
+
+        # A member may not mute anyone: the bot says so instead.
+        before = sum(m.by_bot for m in world.groups["g0"].messages)
+        world.say("g0", "u1", Message.of("/mute ", Mention(user="u0", name="管理员")))
+        await until(lambda: sum(m.by_bot for m in world.groups["g0"].messages) > before)
+    assert world.groups["g0"].members["u0"].muted_until is None
