@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shequn.adapters.base import Adapter
+from shequn.adapters.onebot import OneBotAdapter, OneBotConfig
 from shequn.adapters.sim import SimAdapter, SimPlatformConfig, SimWorld
+from shequn.adapters.wecom import WeComAdapter, WeComConfig
 from shequn.features.community.setup import CommunityRef
 from shequn.kit.errors import ConfigError
 from shequn.runtime.supervisor import Entry
@@ -34,6 +36,8 @@ def _sim(config: SimPlatformConfig, world: SimWorld | None) -> Adapter:
 
 KINDS: dict[str, Kind] = {
     "sim": Kind(SimPlatformConfig, _sim),
+    "onebot": Kind(OneBotConfig, lambda config, _: OneBotAdapter(config)),
+    "wecom": Kind(WeComConfig, lambda config, _: WeComAdapter(config)),
 }
 
 

@@ -32,6 +32,8 @@ FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 #: A connection that held this long resets the backoff.
 STABLE = timedelta(minutes=1)
+#: How often rosters are fetched from platforms that only report them when asked.
+SYNC_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,13 @@ class Supervisor:
                 await self._set(entry, "connecting", "")
                 await entry.adapter.connect()
                 await self._set(entry, "connected", "")
-                async for event in entry.adapter.events():
-                    await self.sink(entry, event)
+                syncing = self._start_sync(entry)
+                try:
+                    async for event in entry.adapter.events():
+                        await self.sink(entry, event)
+                finally:
+                    if syncing is not None:
+                        syncing.cancel()
                 detail = "the connection closed"
             except asyncio.CancelledError:
                 await self._close(entry)
@@ -105,6 +112,24 @@ class Supervisor:
             await self.sleep(backoff)
             backoff = min(MAX_BACKOFF_S, backoff * 2)
         await self._set(entry, "stopped", "")
+
+    def _start_sync(self, entry: Entry) -> asyncio.Task[None] | None:
+        """Platforms that report rosters only on request (WeCom's customer groups) have
+        a ``sync_groups`` coroutine: run it now and every ``SYNC_EVERY``."""
+        sync = getattr(entry.adapter, "sync_groups", None)
+        if sync is None:
+            return None
+
+        async def loop() -> None:
+            while True:
+                try:
+                    for event in await sync():
+                        await self.sink(entry, event)
+                except AdapterError as exc:
+                    log.warning("syncing %s failed: %s", entry.name, exc)
+                await self.sleep(SYNC_EVERY.total_seconds())
+
+        return asyncio.create_task(loop(), name=f"sync-{entry.name}")
 
     @staticmethod
     async def _close(entry: Entry) -> None:

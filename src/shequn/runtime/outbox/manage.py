@@ -111,9 +111,7 @@ def adapters(conn: Connection, community_id: int) -> list[Row[Any]]:
     """What each adapter serving the community last reported, by name."""
     return list(
         conn.execute(
-            select(_status)
-            .where(_status.c.community_id == community_id)
-            .order_by(_status.c.name)
+            select(_status).where(_status.c.community_id == community_id).order_by(_status.c.name)
         )
     )
 
@@ -133,9 +131,7 @@ def _move(
     if not wanted:
         return []
     chosen = (
-        select(
-            _o.c.id, _o.c.type, _o.c.status, _o.c.attempts, _o.c.last_error, _o.c.group_ref
-        )
+        select(_o.c.id, _o.c.type, _o.c.status, _o.c.attempts, _o.c.last_error, _o.c.group_ref)
         .where(
             _o.c.community_id == community_id,
             _o.c.id.in_(wanted),
