@@ -88,6 +88,20 @@ class MemberGroup(Base):
     messages: Mapped[int] = mapped_column(default=0)
 
 
+class MemberCommunity(Base):
+    """When a member first and last spoke anywhere in a community: how many people spoke
+    since a day, across every group, is an index range instead of a distinct count over
+    each group's speakers."""
+
+    __tablename__ = "activity_member_community"
+    __table_args__ = (Index(None, "community_id", "last_message_at"),)
+
+    community_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    member_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    first_message_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OpenItem(Base):
     """A question or a newcomer's first message still waiting for its first reply.
 

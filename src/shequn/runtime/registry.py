@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from shequn.adapters.base import Adapter
 from shequn.adapters.onebot import OneBotAdapter, OneBotConfig
 from shequn.adapters.sim import SimAdapter, SimPlatformConfig, SimWorld
+from shequn.adapters.telegram import TelegramAdapter, TelegramConfig
 from shequn.adapters.wecom import WeComAdapter, WeComConfig
 from shequn.features.community.setup import CommunityRef
 from shequn.kit.errors import ConfigError
@@ -37,6 +38,7 @@ def _sim(config: SimPlatformConfig, world: SimWorld | None) -> Adapter:
 KINDS: dict[str, Kind] = {
     "sim": Kind(SimPlatformConfig, _sim),
     "onebot": Kind(OneBotConfig, lambda config, _: OneBotAdapter(config)),
+    "telegram": Kind(TelegramConfig, lambda config, _: TelegramAdapter(config)),
     "wecom": Kind(WeComConfig, lambda config, _: WeComAdapter(config)),
 }
 

@@ -379,9 +379,7 @@ def daily_people(
     known = (
         {
             d: n
-            for (_, d), n in kept.recall(
-                conn, kept.COMMUNITY_DAY, [(cid, d) for d in days]
-            ).items()
+            for (_, d), n in kept.recall(conn, kept.COMMUNITY_DAY, [(cid, d) for d in days]).items()
         }
         if whole
         else {}

@@ -19,13 +19,22 @@ from shequn.features.analytics.rollup.logic import GROUP_DAY_COUNTS
 from shequn.features.analytics.scope import Scope
 from shequn.features.community.membership.logic import OBSERVED
 from shequn.models import Group as GroupRow
-from shequn.models import GroupDay, GroupHour, MemberDay, MemberGroup, Membership, TermWeek
+from shequn.models import (
+    GroupDay,
+    GroupHour,
+    MemberCommunity,
+    MemberDay,
+    MemberGroup,
+    Membership,
+    TermWeek,
+)
 
 _g = GroupRow.__table__
 _gd = GroupDay.__table__
 _md = MemberDay.__table__
 _gh = GroupHour.__table__
 _mg = MemberGroup.__table__
+_mc = MemberCommunity.__table__
 _seat = Membership.__table__
 _tw = TermWeek.__table__
 LEADERS = ("owner", "admin")
@@ -207,6 +216,17 @@ def speakers_since(
         return per_group, ()
     if (only := _single(scope)) is not None:
         return per_group, per_group.get(only, (0,) * len(starts))
+    if scope.reaches_latest and not scope.groups:
+        # Each person's last message anywhere in the community: one row per person.
+        last = _mc.c.last_message_at
+        windows = [func.count().filter(last >= scope.instant(day)) for day in starts]
+        people = conn.execute(
+            select(*windows).where(
+                _mc.c.community_id == scope.community_id,
+                last >= scope.instant(min(starts)),
+            )
+        ).one()
+        return per_group, tuple(int(n) for n in people)
     people = conn.execute(
         select(*(func.count(func.distinct(case((cond, member)))) for cond in since)).where(*where)
     ).one()

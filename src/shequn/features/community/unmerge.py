@@ -36,6 +36,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from shequn.db.bulk import reserve_ids
 from shequn.features.analytics import kept
+from shequn.features.analytics.rollup.merge import refresh_member_community
 from shequn.features.audit.service import Actor, record
 from shequn.features.community.membership.logic import Seat
 from shequn.features.community.membership.processor import new_roster_version
@@ -343,6 +344,7 @@ def _recount(
         conn.execute(insert(_md), day_rows)
     if group_rows:
         conn.execute(insert(_mg), group_rows)
+    refresh_member_community(conn, pair)
     # Two speakers again where there was one: the kept distinct counts are stale.
     kept.forget_everything(conn)
 

@@ -108,6 +108,8 @@ class Tally:
     member_day: dict[tuple[int, date, int], int] = field(default_factory=dict)
     group_hour: dict[tuple[int, date, int], int] = field(default_factory=dict)
     member_group: dict[tuple[int, int], list] = field(default_factory=dict)  # [first, last, n]
+    #: (community id, member) -> [first, last]: when they spoke anywhere in the community.
+    member_community: dict[tuple[int, int], list] = field(default_factory=dict)
     term_week: dict[tuple[int, date, str], int] = field(default_factory=dict)
     closed: list[OpenItem] = field(default_factory=list)
     opened: list[OpenItem] = field(default_factory=list)
@@ -173,6 +175,12 @@ class Tally:
             so_far[0] = min(so_far[0], at)
             so_far[1] = max(so_far[1], at)
             so_far[2] += 1
+        anywhere = self.member_community.get((stored.community_id, member))
+        if anywhere is None:
+            self.member_community[(stored.community_id, member)] = [at, at]
+        else:
+            anywhere[0] = min(anywhere[0], at)
+            anywhere[1] = max(anywhere[1], at)
         if is_question(event.text):
             self._count(gid, day, "questions")
             self._open_item(QUESTION, stored, gid, at, day)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, func, insert, select
 
 from shequn.db.bulk import upsert
 from shequn.features.analytics import kept
-from shequn.models import MemberDay, MemberGroup
+from shequn.models import Group, MemberCommunity, MemberDay, MemberGroup
 
 _md = MemberDay.__table__
 _mg = MemberGroup.__table__
+_mc = MemberCommunity.__table__
+_g = Group.__table__
 
 
 def fold_member(conn: Connection, keep: int, merge: int) -> None:
@@ -38,4 +42,39 @@ def fold_member(conn: Connection, keep: int, merge: int) -> None:
         greatest=("last_message_at",),
     )
     conn.execute(delete(_mg).where(_mg.c.member_id == merge))
+    anywhere = [
+        dict(r._mapping) | {"member_id": keep}
+        for r in conn.execute(select(_mc).where(_mc.c.member_id == merge))
+    ]
+    upsert(
+        conn,
+        _mc,
+        anywhere,
+        ("community_id", "member_id"),
+        least=("first_message_at",),
+        greatest=("last_message_at",),
+    )
+    conn.execute(delete(_mc).where(_mc.c.member_id == merge))
     kept.forget_everything(conn)
+
+
+def refresh_member_community(conn: Connection, members: Sequence[int]) -> None:
+    """Recount these members' community-wide first and last messages from their rows per
+    group (after an unmerge has recounted those)."""
+    if not members:
+        return
+    conn.execute(delete(_mc).where(_mc.c.member_id.in_(members)))
+    conn.execute(
+        insert(_mc).from_select(
+            ["community_id", "member_id", "first_message_at", "last_message_at"],
+            select(
+                _g.c.community_id,
+                _mg.c.member_id,
+                func.min(_mg.c.first_message_at),
+                func.max(_mg.c.last_message_at),
+            )
+            .join(_g, _g.c.id == _mg.c.group_id)
+            .where(_mg.c.member_id.in_(members))
+            .group_by(_g.c.community_id, _mg.c.member_id),
+        )
+    )

@@ -31,6 +31,7 @@ from shequn.models import (
     Community,
     GroupDay,
     GroupHour,
+    MemberCommunity,
     MemberDay,
     MemberGroup,
     Membership,
@@ -129,6 +130,17 @@ class RollupProcessor:
             ],
             ("group_id", "member_id"),
             add=("messages",),
+            least=("first_message_at",),
+            greatest=("last_message_at",),
+        )
+        upsert(
+            conn,
+            MemberCommunity.__table__,
+            [
+                {"community_id": c, "member_id": m, "first_message_at": f, "last_message_at": la}
+                for (c, m), (f, la) in tally.member_community.items()
+            ],
+            ("community_id", "member_id"),
             least=("first_message_at",),
             greatest=("last_message_at",),
         )

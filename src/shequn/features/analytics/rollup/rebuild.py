@@ -23,6 +23,7 @@ from shequn.models import (
     GroupDay,
     GroupHour,
     Identity,
+    MemberCommunity,
     MemberDay,
     MemberGroup,
     OpenItem,
@@ -32,6 +33,7 @@ from shequn.models import (
 _e = EventRow.__table__
 _i = Identity.__table__
 _g = Group.__table__
+_mc = MemberCommunity.__table__
 ROLLUPS = (GroupDay, GroupHour, MemberDay, MemberGroup, OpenItem, TermWeek)
 CHUNK = 10_000
 
@@ -115,6 +117,7 @@ def rebuild(
             for model in ROLLUPS:
                 table = model.__table__
                 conn.execute(delete(table).where(table.c.group_id.in_(groups)))
+            conn.execute(delete(_mc).where(_mc.c.community_id == community_id))
             kept.forget_everything(conn)
             batch: list[StoredEvent] = []
             for stored in _stored(read, community_id):
