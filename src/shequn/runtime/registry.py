@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shequn.adapters.base import Adapter
+from shequn.adapters.matrix import MatrixAdapter, MatrixConfig
 from shequn.adapters.onebot import OneBotAdapter, OneBotConfig
 from shequn.adapters.sim import SimAdapter, SimPlatformConfig, SimWorld
 from shequn.adapters.telegram import TelegramAdapter, TelegramConfig
@@ -37,6 +38,7 @@ def _sim(config: SimPlatformConfig, world: SimWorld | None) -> Adapter:
 
 KINDS: dict[str, Kind] = {
     "sim": Kind(SimPlatformConfig, _sim),
+    "matrix": Kind(MatrixConfig, lambda config, _: MatrixAdapter(config)),
     "onebot": Kind(OneBotConfig, lambda config, _: OneBotAdapter(config)),
     "telegram": Kind(TelegramConfig, lambda config, _: TelegramAdapter(config)),
     "wecom": Kind(WeComConfig, lambda config, _: WeComAdapter(config)),
