@@ -57,3 +57,14 @@ def test_web_bench_times_every_page(tmp_path) -> None:  # type: ignore[no-untype
         assert 0 < page["p50_ms"] <= page["p95_ms"]
     assert figures["worst_p95_ms"] == max(p["p95_ms"] for p in figures["pages"].values())
     assert figures["baseline_report_ms"] > 0 and figures["ratio"] > 0
+
+
+def test_dispatch_bench_paces_to_the_limits_and_loses_nothing() -> None:
+    from shequn.bench.dispatch import bench_dispatch
+
+    figures = bench_dispatch("sqlite", 600, 20, latency_messages=10)
+    assert figures["bench"] == "dispatch" and figures["actions"] == 600
+    assert figures["dropped"] == 0 and figures["duplicated"] == 0
+    assert 0.95 <= figures["ratio"] <= 1.0
+    assert figures["actions_per_s"] > 0
+    assert 0 < figures["latency_p50_ms"] <= figures["latency_p99_ms"]

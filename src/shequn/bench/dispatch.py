@@ -195,7 +195,8 @@ async def _drive(
 ) -> dict[str, Any]:
     task = asyncio.create_task(runtime.run())
     await runtime.started()
-    await _until(lambda: all(s == "connected" for s in runtime.supervisor.states.values()))
+    names = [e.name for e in runtime.entries]
+    await _until(lambda: all(runtime.supervisor.states.get(n) == "connected" for n in names))
     for n in range(messages):
         g = n % groups
         started = time.perf_counter()
