@@ -7,6 +7,7 @@ table's name and the field, not discovered at the first action.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shequn.adapters.base import Adapter
-from shequn.adapters.matrix import MatrixAdapter, MatrixConfig
-from shequn.adapters.onebot import OneBotAdapter, OneBotConfig
-from shequn.adapters.sim import SimAdapter, SimPlatformConfig, SimWorld
-from shequn.adapters.telegram import TelegramAdapter, TelegramConfig
-from shequn.adapters.wecom import WeComAdapter, WeComConfig
+from shequn.adapters.sim import SimWorld
 from shequn.features.community.setup import CommunityRef
 from shequn.kit.errors import ConfigError
 from shequn.runtime.supervisor import Entry
@@ -26,23 +23,35 @@ from shequn.runtime.supervisor import Entry
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    config: type[BaseModel]
-    build: Callable[[Any, SimWorld | None], Adapter]
+    """Where a kind's config model and adapter class live. They are imported only when a
+    table of that kind is configured: each platform library (aiogram, matrix-nio,
+    wechatpy…) costs its import time only to the processes that run it."""
 
+    module: str
+    config: str
+    adapter: str
 
-def _sim(config: SimPlatformConfig, world: SimWorld | None) -> Adapter:
-    if world is None:
-        raise ConfigError("a sim adapter needs the simulated platform of its process")
-    return SimAdapter(config, world)
+    def load(self) -> tuple[type[BaseModel], Callable[..., Adapter]]:
+        package = importlib.import_module(self.module)
+        return getattr(package, self.config), getattr(package, self.adapter)
 
 
 KINDS: dict[str, Kind] = {
-    "sim": Kind(SimPlatformConfig, _sim),
-    "matrix": Kind(MatrixConfig, lambda config, _: MatrixAdapter(config)),
-    "onebot": Kind(OneBotConfig, lambda config, _: OneBotAdapter(config)),
-    "telegram": Kind(TelegramConfig, lambda config, _: TelegramAdapter(config)),
-    "wecom": Kind(WeComConfig, lambda config, _: WeComAdapter(config)),
+    "sim": Kind("shequn.adapters.sim", "SimPlatformConfig", "SimAdapter"),
+    "matrix": Kind("shequn.adapters.matrix", "MatrixConfig", "MatrixAdapter"),
+    "onebot": Kind("shequn.adapters.onebot", "OneBotConfig", "OneBotAdapter"),
+    "telegram": Kind("shequn.adapters.telegram", "TelegramConfig", "TelegramAdapter"),
+    "wecom": Kind("shequn.adapters.wecom", "WeComConfig", "WeComAdapter"),
 }
+
+
+def _build(kind: str, config: BaseModel, world: SimWorld | None) -> Adapter:
+    _, adapter = KINDS[kind].load()
+    if kind != "sim":
+        return adapter(config)
+    if world is None:
+        raise ConfigError("a sim adapter needs the simulated platform of its process")
+    return adapter(config, world)
 
 
 def parse(table: Mapping[str, Any], index: int) -> tuple[str, BaseModel]:
@@ -54,7 +63,8 @@ def parse(table: Mapping[str, Any], index: int) -> tuple[str, BaseModel]:
         known = ", ".join(sorted(KINDS))
         raise ConfigError(f"adapter {name!r}: unknown kind {kind!r} (known: {known})")
     try:
-        return name, KINDS[str(kind)].config.model_validate(values)
+        model, _ = KINDS[str(kind)].load()
+        return name, model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in e['loc']) or 'table'}: {e['msg']}"
@@ -75,6 +85,6 @@ def build_entries(
         name, config = parse(table, index)
         if any(e.name == name for e in entries):
             raise ConfigError(f"two adapters are named {name!r}")
-        adapter = KINDS[str(config.kind)].build(config, world)
+        adapter = _build(str(config.kind), config, world)
         entries.append(Entry(name, adapter, community(str(config.community))))
     return entries
