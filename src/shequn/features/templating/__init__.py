@@ -1,0 +1,1 @@
+"""Operator-written texts with variables: welcome messages, auto-replies, broadcasts."""
