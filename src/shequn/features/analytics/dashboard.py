@@ -204,12 +204,16 @@ def changes_since(conn: Connection, ids: Sequence[int], day: date) -> dict[int, 
     return out
 
 
+#: The group-day counters the pages use (the report reads the others).
+PAGE_COUNTS = ("messages", "joins", "leaves", "kicks", "newcomers", "newcomers_answered")
+
+
 def _day_counts(conn: Connection, scope: Scope, ids: Sequence[int]) -> dict:
-    """The group-day counters of the range, per group and day (``metrics.day_counts``
-    by explicit ids, so each group is an index range)."""
+    """The group-day counters the pages use, over the range, per group and day
+    (``metrics.day_counts`` by explicit ids, so each group is an index range)."""
     out: dict[int, dict[date, dict[str, int]]] = {}
     for chunk in _chunks(ids):
-        out.update(metrics.day_counts(conn, replace(scope, groups=tuple(chunk))))
+        out.update(metrics.day_counts(conn, replace(scope, groups=tuple(chunk)), PAGE_COUNTS))
     return out
 
 

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from sqlalchemy import Connection, and_, delete, select, tuple_
+from sqlalchemy import Connection, and_, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -57,18 +57,24 @@ def recall(
 ) -> dict[Key, int]:
     """The kept counts among ``keys`` (scope id, period); with ``stamps`` (scope id →
     stamp), only those remembered with the scope's current stamp."""
-    wanted = sorted(set(keys))
+    wanted = set(keys)
+    scopes = sorted({s for s, _ in wanted})
+    periods = sorted({p for _, p in wanted})
     found: dict[Key, int] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
+    # Scopes and periods as two plain lists (a superset of the keys, filtered here):
+    # far cheaper to bind than one list of pairs, and each is an index range.
+    for start in range(0, len(scopes), _CHUNK):
         rows = conn.execute(
             select(_k.c.scope_id, _k.c.period, _k.c.value, _k.c.stamp).where(
-                _k.c.kind == kind, tuple_(_k.c.scope_id, _k.c.period).in_(chunk)
+                _k.c.kind == kind,
+                _k.c.scope_id.in_(scopes[start : start + _CHUNK]),
+                _k.c.period.in_(periods),
             )
         )
         for scope_id, period, value, stamp in rows:
-            if stamps is None or stamps.get(scope_id, 0) == stamp:
-                found[(scope_id, period)] = value
+            key = (scope_id, period)
+            if key in wanted and (stamps is None or stamps.get(scope_id, 0) == stamp):
+                found[key] = value
     return found
 
 

@@ -81,16 +81,19 @@ def _days(table: Any, scope: Scope, start: date | None = None) -> Any:
     return and_(table.c.day >= (start or scope.start), table.c.day <= scope.end)
 
 
-def day_counts(conn: Connection, scope: Scope) -> dict[int, dict[date, dict[str, int]]]:
-    """The group-day counters in range, per group and day."""
+def day_counts(
+    conn: Connection, scope: Scope, names: Sequence[str] = GROUP_DAY_COUNTS
+) -> dict[int, dict[date, dict[str, int]]]:
+    """The group-day counters in range (``names``, by default all of them), per group and
+    day."""
     out: dict[int, dict[date, dict[str, int]]] = defaultdict(dict)
-    columns = [_gd.c[c] for c in GROUP_DAY_COUNTS]
+    columns = [_gd.c[c] for c in names]
     for gid, day, *values in conn.execute(
         select(_gd.c.group_id, _gd.c.day, *columns).where(
             _in_community(scope, _gd.c.group_id), _days(_gd, scope)
         )
     ):
-        out[gid][day] = dict(zip(GROUP_DAY_COUNTS, values, strict=True))
+        out[gid][day] = dict(zip(names, values, strict=True))
     return out
 
 
