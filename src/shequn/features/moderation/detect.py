@@ -1,0 +1,575 @@
+"""Detectors: does this message carry a banned word, a link, an invite, a phone number…?
+
+Each detector takes the message text (or a :class:`Scanned` message, which computes the
+cleaned and normalised forms once for every detector) and returns the matched text, or
+None. They read chat text as data only and never fail on it: any Unicode string is a valid
+input, and every built-in regular expression runs in time linear in the text.
+
+What each one reads:
+
+- banned words: the normalised text (see ``normalise``), through a :class:`WordIndex`;
+- links, invites, phone numbers, operator patterns: the cleaned text (half-width,
+  lowercase, invisible characters removed, separators kept);
+- QR codes: nothing. Finding a QR code in pixels is out of scope here; the adapter (or an
+  image service in front of it) flags images that carry one and the logic gets that flag.
+
+Texts longer than :data:`MAX_SCAN` characters are scanned up to that length; operator
+patterns see the first :data:`MAX_PATTERN_INPUT`.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre
+import re._parser as sre_parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+from shequn.features.moderation.normalise import clean, normalise
+from shequn.kit.errors import ShequnError
+
+#: Longer texts are scanned up to here: beyond every platform's message limit but one
+#: (Matrix), and enough that a message cannot hide its advert after a wall of filler.
+MAX_SCAN = 20_000
+#: The longest regular expression an operator may save.
+MAX_PATTERN = 500
+#: Operator patterns see this much of a message: their cost grows with the text length.
+MAX_PATTERN_INPUT = 500
+#: How many steps per text position an operator pattern may multiply up to; see
+#: ``pattern_problems``. At this budget the slowest accepted pattern takes about 0.1 s
+#: on the slowest input of MAX_PATTERN_INPUT characters; typical ones take microseconds.
+PATTERN_BUDGET = 5_000
+
+
+# --- wording and errors -------------------------------------------------------------------
+
+
+def is_chinese(lang: str) -> bool:
+    """``zh``, ``zh-CN``, ``zh_Hans``… read Chinese; anything else reads English."""
+    return lang.lower().startswith("zh")
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """One sentence in the two languages operators use."""
+
+    en: str
+    zh: str
+
+    def pick(self, lang: str) -> str:
+        return self.zh if is_chinese(lang) else self.en
+
+    def to_dict(self) -> dict[str, str]:
+        return {"en": self.en, "zh": self.zh}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Wording:
+        return cls(str(data.get("en", "")), str(data.get("zh", "")))
+
+
+class RuleError(ShequnError):
+    """A moderation rule (or window, or ladder) that cannot work, refused when it is built.
+
+    Carries every problem found, in both languages, and the rule's id and name so the
+    dashboard can point at the rule.
+    """
+
+    def __init__(self, rule_id: str, rule_name: str, problems: Sequence[Wording]) -> None:
+        self.rule_id = rule_id
+        self.rule_name = rule_name
+        self.problems = tuple(problems)
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        label = f"“{self.rule_name}”" if self.rule_name else ""
+        joined = ("；" if is_chinese(lang) else "; ").join(p.pick(lang) for p in self.problems)
+        if is_chinese(lang):
+            return f"规则 {self.rule_id!r} {label}：{joined}"
+        return f"rule {self.rule_id!r} {label}: {joined}"
+
+
+def echo(text: str, limit: int = 40) -> str:
+    """Part of a chat text or an operator's input, safe to show in a log or an error:
+    without control or format characters (an RTL override would reverse the rest of the
+    line), clipped."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return kept if len(kept) <= limit else kept[:limit] + "…"
+
+
+# --- the scanned message ------------------------------------------------------------------
+
+
+class Scanned:
+    """One message's text, with the forms the detectors read computed on first use."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text[:MAX_SCAN]
+
+    @cached_property
+    def clean(self) -> str:
+        return clean(self.text)
+
+    @cached_property
+    def normal(self) -> str:
+        return normalise(self.text)
+
+
+def scan(text: str | Scanned) -> Scanned:
+    return text if isinstance(text, Scanned) else Scanned(text)
+
+
+# --- banned words -------------------------------------------------------------------------
+
+
+class WordIndex(Protocol):
+    """A multi-pattern search over normalised text: which of its words occur in ``text``.
+
+    Built once from normalised words; ``find`` returns those found (each once). A compiled
+    automaton (Aho-Corasick) implements this for large lists.
+    """
+
+    def find(self, text: str) -> list[str]: ...
+
+
+IndexFactory = Callable[[Sequence[str]], WordIndex]
+
+
+class LoopIndex:
+    """The plain loop: each word tested with ``in``. Fast enough for the dozens to hundreds
+    of words a community bans; beyond that, pass an automaton's factory."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self._words = tuple(dict.fromkeys(w for w in words if w))
+
+    def find(self, text: str) -> list[str]:
+        return [word for word in self._words if word in text]
+
+
+class Lexicon:
+    """Words as an operator wrote them, normalised and indexed.
+
+    ``find`` answers with the words as written, so a log shows ``加 V`` and not ``加v``.
+    Words that normalise to nothing (``***``) cannot match anything; ``empty`` lists them
+    so validation can refuse them.
+    """
+
+    __slots__ = ("words", "empty", "_written", "_index")
+
+    def __init__(self, words: Iterable[str], index_factory: IndexFactory = LoopIndex) -> None:
+        self.words = tuple(words)
+        written: dict[str, str] = {}
+        empty: list[str] = []
+        for word in self.words:
+            normal = normalise(word)
+            if not normal:
+                empty.append(word)
+            else:
+                written.setdefault(normal, word)
+        self.empty = tuple(empty)
+        self._written = written
+        self._index = index_factory(tuple(written))
+
+    def find(self, text: str | Scanned) -> list[str]:
+        normal = scan(text).normal
+        return [self._written[n] for n in self._index.find(normal) if n in self._written]
+
+
+def find_banned(text: str | Scanned, lexicon: Lexicon) -> str | None:
+    """The first banned word in the text (as the operator wrote it), or None."""
+    found = lexicon.find(text)
+    return found[0] if found else None
+
+
+# --- links --------------------------------------------------------------------------------
+
+_TLD_NAMES = """
+    com net org edu gov int info biz name pro mobi asia cn io me co cc tv ai gg
+    ly to la ws fm im top xyz vip ltd site online app dev shop club link live
+    icu fun store tech space website cloud work xin kim ren red cyou buzz
+    ru uk de fr jp kr hk tw mo sg th vn ph us ca au nz eu br
+"""
+#: Top-level domains a bare ``name.tld`` is read as a link for. A closed list keeps
+#: ``1.5``, ``e.g.``, ``file.txt`` and ``readme.md`` out; links with ``http(s)://`` need
+#: no list.
+#: (``in``, ``my`` and ``id`` are left out: they follow a missing space too often.)
+TLDS: tuple[str, ...] = tuple(sorted(set(_TLD_NAMES.split()), key=lambda t: (-len(t), t)))
+_URL_CHARS = r"[a-z0-9\-._~:/?#\[\]@!$&()*+,;=%']"
+_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:" + "|".join(TLDS) + r")(?![a-z0-9-])"
+_LINK = re.compile(
+    r"(?:https?|ftp)://" + _URL_CHARS + r"+"
+    r"|(?<![a-z0-9@._-])" + _HOST + r"(?::\d{1,5})?(?:[/?#]" + _URL_CHARS + r"*)?"
+)
+#: Punctuation that ends a sentence more often than a link.
+_TRAILING = ".,;:!?'()[]"
+
+
+def _trim(url: str) -> str:
+    trimmed = url.rstrip(_TRAILING)
+    # Keep a closing bracket that closes one opened inside the link (wiki-style URLs).
+    if url[len(trimmed) : len(trimmed) + 1] == ")" and trimmed.count("(") > trimmed.count(")"):
+        trimmed += ")"
+    return trimmed
+
+
+def host_of(url: str) -> str:
+    """The host name of a link as the detector found it (lowercase, no port)."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1]
+    return host.split(":", 1)[0].strip(".")
+
+
+def _allowed(host: str, allow: Iterable[str]) -> bool:
+    for domain in allow:
+        domain = domain.strip().strip(".").lower()
+        if domain and (host == domain or host.endswith("." + domain)):
+            return True
+    return False
+
+
+def find_links(text: str | Scanned, allow: Iterable[str] = ()) -> list[str]:
+    """Every link in the text whose host is not in ``allow`` (or a subdomain of one)."""
+    allowed = tuple(allow)
+    found = []
+    for match in _LINK.finditer(scan(text).clean):
+        url = _trim(match.group(0))
+        if url and not _allowed(host_of(url), allowed):
+            found.append(url)
+    return found
+
+
+def find_link(text: str | Scanned, allow: Iterable[str] = ()) -> str | None:
+    """The first link: ``https://…``, ``www.…`` or a bare ``name.tld/path``; or None."""
+    found = find_links(text, allow)
+    return found[0] if found else None
+
+
+# --- invites and contact ids --------------------------------------------------------------
+
+_INVITE_LINK = re.compile(
+    r"(?<![a-z0-9.-])(?:"
+    r"(?:t|telegram)\.(?:me|dog)/[a-z0-9_+][a-z0-9_+/-]*"
+    r"|tg://(?:join|resolve)\?[a-z0-9_=&+-]+"
+    r"|matrix\.to/#/[#!][^\s/]+"
+    r"|(?:qm|jq|qun)\.qq\.com/[a-z0-9_\-./?=&#%]+"
+    r"|discord(?:\.gg|(?:app)?\.com/invite)/[a-z0-9-]+"
+    r"|chat\.whatsapp\.com/[a-z0-9]+"
+    r")"
+)
+#: A QQ group number announced as one: 加群 / 进群 / QQ群 / 群号 followed by 5-11 digits.
+_QQ_GROUP = re.compile(
+    r"(?:(?:加|进|入)(?:qq|q|扣扣|企鹅)?群|(?:qq|q|扣扣|企鹅)群|群号码?|群聊号码)"
+    r"[^\d\n]{0,4}(\d(?:[ \-]?\d){4,10})(?!\d)"
+)
+#: A WeChat id announced as one: ``vx: abc123``, ``V.X abc123``, ``微信号：abc123``,
+#: ``加v abc123``. WeChat ids are 6-20 characters starting with a letter; phone numbers
+#: serve as ids too.
+_WECHAT = re.compile(
+    r"(?:"
+    r"(?<![a-z])[vw][^a-z0-9\n]{0,2}x号?(?![a-z])[\s:：=]+"
+    r"|(?:微|薇|威|徽|维|卫|v|w)[^a-z0-9\n]{0,2}信号?[\s:：=]*"
+    r"|(?<![a-z])(?:weixin|wechat)(?:\s?id)?[\s:：=]+"
+    r"|(?:加|\+)\s?v(?![a-z])[\s:：=]*"
+    r")"
+    r"([a-z][a-z0-9_-]{5,19}|1[3-9]\d{9})(?![a-z0-9_-])"
+)
+
+
+def find_invite(text: str | Scanned) -> str | None:
+    """A group invite or a contact id offered in the text, or None.
+
+    Invite links (``t.me/+…``, ``t.me/joinchat/…``, ``matrix.to/#/#room:server``, QQ group
+    links, Discord and WhatsApp invites), QQ group numbers announced with 加群 / 群号, and
+    WeChat ids announced with vx / 微信 / 加v. A public ``t.me/name`` counts: it promotes a
+    channel or group just the same.
+    """
+    cleaned = scan(text).clean
+    for pattern in (_INVITE_LINK, _QQ_GROUP, _WECHAT):
+        match = pattern.search(cleaned)
+        if match is not None:
+            return _trim(match.group(0).strip())
+    return None
+
+
+# --- phone numbers ------------------------------------------------------------------------
+
+#: A mainland mobile number, 1[3-9] and nine more digits, with at most one separator (space,
+#: dot, hyphen) between digits and an optional +86 / 0086 in front; not part of a longer
+#: number, not a decimal, not an amount (¥, $, €, £ right before it).
+_PHONE = re.compile(
+    r"(?<![\d¥$€£])(?<!\d\.)"
+    r"(?:(?:\+|00)86[\s\-]?)?"
+    r"1[\s.\-]?[3-9](?:[\s.\-]?\d){9}"
+    r"(?!\d)(?![.,]\d)"
+)
+
+
+def find_phone(text: str | Scanned) -> str | None:
+    """A mainland Chinese mobile number in the text, or None."""
+    match = _PHONE.search(scan(text).clean)
+    return match.group(0) if match is not None else None
+
+
+# --- QR codes -----------------------------------------------------------------------------
+
+QR_MATCH = "[QR code image]"
+
+
+def find_qr(images_with_qr: bool) -> str | None:
+    """A placeholder for the matched text when the adapter flagged a QR-code image."""
+    return QR_MATCH if images_with_qr else None
+
+
+# --- advertising --------------------------------------------------------------------------
+
+#: Words of the Chinese group-spam trade, with weights: strong words (日赚, 刷单) count 2,
+#: words that also occur in honest talk (兼职, 代理, 加我) count 1.
+AD_WORDS: Mapping[str, int] = {
+    "日赚": 2,
+    "躺赚": 2,
+    "稳赚": 2,
+    "刷单": 2,
+    "返利": 2,
+    "引流": 2,
+    "招代理": 2,
+    "兼职": 1,
+    "日结": 1,
+    "月入": 1,
+    "返现": 1,
+    "代理": 1,
+    "加我": 1,
+    "私聊": 1,
+    "私信": 1,
+    "免费领": 1,
+    "扫码": 1,
+    "推广": 1,
+    "赚钱": 1,
+    "佣金": 1,
+    "宝妈": 1,
+    "低价": 1,
+    "airdrop": 1,
+    "forex": 1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AdScore:
+    """How much a text looks like an advert, and the signals that made it so."""
+
+    score: int
+    hits: tuple[str, ...]
+
+
+def ad_score(
+    text: str | Scanned,
+    lexicon: Lexicon,
+    weights: Mapping[str, int],
+    *,
+    link_weight: int = 2,
+    contact_weight: int = 2,
+) -> AdScore:
+    """Add up the advert signals: a link, a way to make contact (phone, invite, WeChat id)
+    and each distinct trade word in ``lexicon`` (weighted by ``weights``, default 1)."""
+    scanned = scan(text)
+    score = 0
+    hits: list[str] = []
+    link = find_link(scanned)
+    if link is not None:
+        score += link_weight
+        hits.append(link)
+    contact = find_invite(scanned) or find_phone(scanned)
+    if contact is not None:
+        score += contact_weight
+        hits.append(contact)
+    for word in lexicon.find(scanned):
+        score += weights.get(word, 1)
+        hits.append(word)
+    return AdScore(score, tuple(hits))
+
+
+def find_ad(
+    text: str | Scanned,
+    lexicon: Lexicon,
+    weights: Mapping[str, int],
+    *,
+    threshold: int,
+    link_weight: int = 2,
+    contact_weight: int = 2,
+) -> str | None:
+    """The signals, joined, when the text scores at least ``threshold``; else None."""
+    found = ad_score(text, lexicon, weights, link_weight=link_weight, contact_weight=contact_weight)
+    return " · ".join(found.hits) if found.score >= threshold and found.hits else None
+
+
+# --- operator patterns --------------------------------------------------------------------
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _children(op: Any, av: Any) -> list[Any]:
+    """The sub-patterns under one parsed item."""
+    if op in _REPEATS:
+        return [av[2]]
+    if op is sre.SUBPATTERN:
+        return [av[3]]
+    if op is sre.BRANCH:
+        return list(av[1])
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        return [av[1]]
+    if op is sre.ATOMIC_GROUP:
+        return [av]
+    if op is sre.GROUPREF_EXISTS:
+        return [branch for branch in av[1:] if branch is not None]
+    return []
+
+
+def _items(parsed: Any) -> Iterable[tuple[Any, Any]]:
+    """Every (op, argument) in a parsed pattern, depth first."""
+    for op, av in parsed:
+        yield op, av
+        for child in _children(op, av):
+            yield from _items(child)
+
+
+def _first_chars(alternative: Any) -> set[int] | None:
+    """The characters an alternative can start with, when that is a short known set."""
+    if not len(alternative):
+        return None
+    op, av = alternative[0]
+    if op is sre.LITERAL:
+        return {av}
+    if op is sre.IN:
+        chars: set[int] = set()
+        for item_op, item_av in av:
+            if item_op is sre.LITERAL:
+                chars.add(item_av)
+            elif item_op is sre.RANGE and item_av[1] - item_av[0] <= 256:
+                chars.update(range(item_av[0], item_av[1] + 1))
+            else:
+                return None
+        return chars
+    if op is sre.SUBPATTERN:
+        return _first_chars(av[3])
+    return None
+
+
+def _ambiguous(branch: Any) -> bool:
+    """Whether two alternatives could both match at the same place: under a repeat, that
+    makes the number of ways to match grow exponentially (``(a|ab)*``)."""
+    seen: set[int] = set()
+    for alternative in branch[1]:
+        chars = _first_chars(alternative)
+        if chars is None or chars & seen:
+            return True
+        seen |= chars
+    return False
+
+
+def _structure_problems(parsed: Any) -> list[Wording]:
+    problems: list[Wording] = []
+    cost = 1
+    for op, av in _items(parsed):
+        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
+            problems.append(
+                Wording(
+                    "back-references (\\1, (?(1)…)) can take exponential time",
+                    "反向引用（\\1、(?(1)…)）可能耗时呈指数增长",
+                )
+            )
+        if op not in _REPEATS:
+            continue
+        low, high, body = av
+        cost *= min(high, MAX_PATTERN_INPUT) + 1
+        if high <= 1:
+            continue
+        inner = list(_items(body))
+        if any(o in _REPEATS and a[1] > 1 for o, a in inner):
+            problems.append(
+                Wording(
+                    "a repeat inside a repeat, like (a+)+, can run for ever",
+                    "嵌套的重复（如 (a+)+）可能无法结束",
+                )
+            )
+        elif any(o is sre.BRANCH and _ambiguous(a) for o, a in inner):
+            problems.append(
+                Wording(
+                    "a repeated choice whose options can start alike, like (a|ab)*, "
+                    "can run for ever",
+                    "重复的多选分支开头可能相同（如 (a|ab)*），可能无法结束",
+                )
+            )
+    if cost > PATTERN_BUDGET:
+        problems.append(
+            Wording(
+                "too many open-ended repeats (*, +, {n,}) multiply each other's work; "
+                "use bounded ones like {0,5}",
+                "开放的重复（*、+、{n,}）太多，相互放大计算量；请改用有上限的写法，如 {0,5}",
+            )
+        )
+    return list(dict.fromkeys(problems))
+
+
+def pattern_problems(pattern: str) -> list[Wording]:
+    """Why an operator's regular expression cannot be used, or an empty list.
+
+    Refused: an empty or over-long pattern, one that does not compile, one that matches
+    the empty text (it would flag every message), back-references, nested repeats,
+    repeated ambiguous choices, and patterns whose repeats multiply past
+    :data:`PATTERN_BUDGET` steps per position (each open-ended repeat counts as the
+    longest text a pattern sees). Python's ``re`` backtracks and cannot be interrupted,
+    so the guard has to be structural.
+    """
+    shown = echo(pattern)
+    if not pattern:
+        return [Wording("the pattern is empty", "正则为空")]
+    if len(pattern) > MAX_PATTERN:
+        return [
+            Wording(
+                f"the pattern is {len(pattern)} characters long; at most {MAX_PATTERN} fit",
+                f"正则有 {len(pattern)} 个字符，最多 {MAX_PATTERN} 个",
+            )
+        ]
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except (re.error, RecursionError, OverflowError) as exc:
+        return [
+            Wording(
+                f"/{shown}/ is not a valid regular expression ({exc})",
+                f"/{shown}/ 不是有效的正则表达式（{exc}）",
+            )
+        ]
+    problems = [
+        Wording(f"/{shown}/: {p.en}", f"/{shown}/：{p.zh}") for p in _structure_problems(parsed)
+    ]
+    if not problems and compiled.search("") is not None:
+        problems.append(
+            Wording(
+                f"/{shown}/ matches an empty message, so it would flag every message",
+                f"/{shown}/ 能匹配空消息，会命中所有消息",
+            )
+        )
+    return problems
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A checked operator pattern, compiled case-insensitively; ValueError when refused."""
+    problems = pattern_problems(pattern)
+    if problems:
+        raise ValueError("; ".join(p.en for p in problems))
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def find_pattern(text: str | Scanned, patterns: Sequence[re.Pattern[str]]) -> str | None:
+    """The first match of any pattern in the cleaned text (its first MAX_PATTERN_INPUT
+    characters), or None."""
+    cleaned = scan(text).clean[:MAX_PATTERN_INPUT]
+    for pattern in patterns:
+        match = pattern.search(cleaned)
+        if match is not None and match.group(0):
+            return match.group(0)
+    return None
