@@ -300,3 +300,24 @@ async def test_a_broken_stored_action_fails_without_stopping_the_others(
 
 def test_transient_failure_carries_retry_after() -> None:
     assert TransientFailure("429", retry_after=3).retry_after == 3
+
+
+async def test_an_action_with_after_s_waits_that_long(app: App, community: int) -> None:
+    world = world_with_groups(app.clock, 1)
+    later = Action(
+        ActionType.SEND_MESSAGE,
+        platform="sim",
+        group="g0",
+        message=Message.of("欢迎新朋友"),
+        params={"after_s": 90},
+        key="welcome",
+    )
+    put(app, community, [later])
+    start = app.clock.now()
+    (row,) = rows(app)
+    assert row.not_before == start + timedelta(seconds=90)
+    d = dispatcher(app, community, sim_adapter(world), time=SimulatedTime(app.clock))
+    assert (await d.run_once()).claimed == 0
+    await d.run_until_idle()
+    assert app.clock.now() == start + timedelta(seconds=90)
+    assert [p.key for p in world.journal()] == ["welcome"]

@@ -1,14 +1,16 @@
 """Write actions to the outbox inside the caller's transaction.
 
 An action with a key already in the outbox is skipped, not repeated: the same
-cause replayed (a redelivered webhook, a re-run import) never acts twice.
+cause replayed (a redelivered webhook, a re-run import) never acts twice. An action
+whose ``params["after_s"]`` is set waits that many seconds (a welcome sent after a
+pause, a lobby kick a day after promotion, a welcome deleted after a while).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +32,13 @@ class Pending:
     not_before: datetime | None = None
 
 
+def _due(action: Action, now: datetime) -> datetime:
+    after = action.params.get("after_s")
+    if isinstance(after, int | float) and not isinstance(after, bool) and after > 0:
+        return now + timedelta(seconds=float(after))
+    return now
+
+
 def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int:
     """Insert the actions; return how many were new."""
     if not items:
@@ -49,7 +58,7 @@ def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int
                 "status": OutboxStatus.PENDING.value,
                 "attempts": 0,
                 "idempotency_key": p.action.key,
-                "not_before": p.not_before or now,
+                "not_before": p.not_before or _due(p.action, now),
                 "created_at": now,
                 "updated_at": now,
             }
