@@ -33,30 +33,31 @@ from shequn.features.admission import (
     search,
 )
 from shequn.features.admission import codes as C
-from shequn.features.admission.logic import (
+from shequn.features.admission.checks import (
     AdmissionPolicy,
-    Decision,
-    GroupRef,
     InviteCodeCheck,
-    JoinFacts,
-    JoinRequest,
-    LobbyMember,
-    LobbyRules,
     MatchMode,
-    Need,
     PaymentCheck,
-    Purchase,
     PurchaseCheck,
     QuestionCheck,
-    Status,
     WhenMissing,
     check_from_dict,
-    decide,
-    evaluate,
-    hold_unloadable,
+)
+from shequn.features.admission.decide import Decision, decide, hold_unloadable
+from shequn.features.admission.evaluation import Status, evaluate
+from shequn.features.admission.join_request import (
+    JoinFacts,
+    JoinRequest,
+    Purchase,
+    screening_answer,
+)
+from shequn.features.admission.lobby import (
+    GroupRef,
+    LobbyMember,
+    LobbyRules,
+    Need,
     lobby_status,
     promotion,
-    screening_answer,
 )
 from shequn.features.admission.namecard import (
     NO_LIMIT,

@@ -2,9 +2,14 @@
 
 The package's modules:
 
-* ``logic``: join requests decided by a group's ``AdmissionPolicy`` (screening questions,
-  invite codes, paid entry, a prior purchase), and the lobby (客厅) that promotes members
-  to the main group once they meet its rules;
+* ``join_request``: what a join request carries and what is known of the applicant (their
+  purchases, the invite codes' state, the blacklist);
+* ``checks``: the checks of a group's ``AdmissionPolicy`` (screening questions, invite
+  codes, paid entry, a prior purchase) and the policy that holds them;
+* ``evaluation``: each check evaluated on one request — passed, failed or missing;
+* ``decide``: join requests approved, rejected or held by the policy;
+* ``lobby``: the lobby (客厅) that promotes members to the main group once they meet its
+  rules;
 * ``codes``: invite codes — generation from a seeded RNG, redemption over time;
 * ``namecard``: member name cards (``{number}-{city}-{nickname}``) checked, suggested and
   reminded about;
