@@ -61,7 +61,7 @@ from shequn.features.moderation import (
     window_actions,
 )
 from shequn.features.moderation.ladder import live
-from shequn.features.moderation.logic import window_from_dict
+from shequn.features.moderation.windows import window_from_dict
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

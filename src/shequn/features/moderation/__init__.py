@@ -1,46 +1,40 @@
 """Moderation: banned words, links, invites, phone numbers, QR codes, adverts, floods,
 repeats across groups, new-member limits, mute-all windows, the warning ladder, the
-blacklist and undo; all pure (see ``logic``, ``detect``, ``normalise`` and ``ladder``)."""
+blacklist and undo; all pure (``logic`` decides about one message; see also ``context``,
+``checks``, ``conduct``, ``rules``, ``windows``, ``blacklist``, ``undo``, ``detect``,
+``normalise`` and ``ladder``)."""
 
-from shequn.features.moderation.detect import RuleError, Wording
-from shequn.features.moderation.ladder import Escalation, Ladder, Penalty, Step, escalate
-from shequn.features.moderation.logic import (
-    Advertising,
-    BannedWords,
-    DailyWindow,
-    Decision,
-    Flood,
-    History,
-    Invites,
-    Links,
-    MessageContext,
-    NewMember,
-    OneOffWindow,
-    Patterns,
-    Phones,
-    Policy,
-    QrCodes,
-    Repeat,
-    Rule,
-    Sanction,
+from shequn.features.moderation.blacklist import (
     Seat,
-    Seen,
-    Target,
-    UndoPlan,
     blacklist_refusal,
     blacklist_removals,
     blacklisted,
-    context_of,
-    load_policy,
-    load_windows,
-    moderate,
-    remember,
-    undo_actions,
-    undo_plan,
     user_key,
+)
+from shequn.features.moderation.checks import (
+    Advertising,
+    BannedWords,
+    Invites,
+    Links,
+    Patterns,
+    Phones,
+    QrCodes,
+)
+from shequn.features.moderation.conduct import Flood, NewMember, Repeat
+from shequn.features.moderation.context import History, MessageContext, Seen, context_of, remember
+from shequn.features.moderation.detect import RuleError, Wording
+from shequn.features.moderation.ladder import Escalation, Ladder, Penalty, Step, escalate
+from shequn.features.moderation.logic import Decision, moderate
+from shequn.features.moderation.normalise import clean, normalise
+from shequn.features.moderation.rules import Policy, Rule, Sanction, load_policy
+from shequn.features.moderation.undo import UndoPlan, undo_actions, undo_plan
+from shequn.features.moderation.windows import (
+    DailyWindow,
+    OneOffWindow,
+    Target,
+    load_windows,
     window_actions,
 )
-from shequn.features.moderation.normalise import clean, normalise
 
 __all__ = [
     "Advertising",
