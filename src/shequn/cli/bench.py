@@ -95,3 +95,17 @@ def dispatch(
     with console.status(f"dispatching {actions:,} actions over {groups} groups ({db.value})…"):
         figures = bench_dispatch(db.value, actions, groups, latency_messages)
     print(json_line(figures), flush=True)
+
+
+@app.command()
+def rules(
+    rules: int = typer.Option(10_000, min=1, help="Keyword rules in the community."),
+    messages: int = typer.Option(50_000, min=100, help="Simulated messages to match."),
+) -> None:
+    """Every keyword rule compiled into one automaton against the naive loop over the rules,
+    and the per-message time of all the rules of one group."""
+    from shequn.bench.rules import bench_rules
+
+    with console.status(f"matching {messages:,} messages against {rules:,} rules…"):
+        figures = bench_rules(rules, messages)
+    print(json_line(figures), flush=True)

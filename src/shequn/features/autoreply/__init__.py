@@ -1,0 +1,51 @@
+"""Auto-reply / FAQ rules: exact, contains, prefix, regex and fuzzy matching, scoped to groups,
+roles and tiers, with a cooldown per rule per group; pure (see ``logic``), with every keyword
+of a community in one automaton (see ``matcher``)."""
+
+from shequn.features.autoreply.logic import (
+    VARIABLES,
+    AutoReplyRule,
+    Cooldowns,
+    Decision,
+    Match,
+    MatchKind,
+    Reason,
+    RuleError,
+    RuleProblem,
+    RuleSet,
+    check_rule,
+    compile_rules,
+    cooldowns_from_list,
+    cooldowns_to_list,
+    decide,
+    expire_cooldowns,
+    message_text,
+    normalise,
+    reply,
+    validate_rule,
+)
+from shequn.features.autoreply.matcher import KeywordIndex
+
+__all__ = [
+    "VARIABLES",
+    "AutoReplyRule",
+    "Cooldowns",
+    "Decision",
+    "KeywordIndex",
+    "Match",
+    "MatchKind",
+    "Reason",
+    "RuleError",
+    "RuleProblem",
+    "RuleSet",
+    "check_rule",
+    "compile_rules",
+    "cooldowns_from_list",
+    "cooldowns_to_list",
+    "decide",
+    "expire_cooldowns",
+    "message_text",
+    "normalise",
+    "reply",
+    "validate_rule",
+]
