@@ -6,7 +6,10 @@ with ``CI=true`` they fail instead, so CI can never pass without running them.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,27 @@ def launch_chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def serving(asgi: Any) -> Iterator[str]:
+    """Serve ``asgi`` with uvicorn on a free loopback port in a thread; yield its base URL.
+
+    A real server, not an in-process transport: the browser talks HTTP to it, and the
+    app's lifespan (a bot runtime, when it has one) runs as under ``shequn serve``."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

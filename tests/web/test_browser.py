@@ -9,18 +9,15 @@ of the main pages land in ``tests/artifacts/`` for people to look at.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from browserharness import ARTIFACTS, WATCH_CSP, launch_chromium
+from browserharness import ARTIFACTS, WATCH_CSP, launch_chromium, serving
 from shequn.app import App
 from shequn.config import Settings
 from shequn.features.community.setup import CommunityRef
@@ -50,27 +47,10 @@ def live(tmp_path_factory: pytest.TempPathFactory, web_sqlite_template: Path) ->
             *conn.execute(text("select workspace_id, id, name, timezone from community")).one()
         )
     plant_hostile(app, ref)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app, uploads=path.parent / "uploads"),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Live(f"http://127.0.0.1:{port}", app, ref)
+        with serving(create_app(app, uploads=path.parent / "uploads")) as base:
+            yield Live(base, app, ref)
     finally:
-        server.should_exit = True
-        thread.join(10)
         app.close()
 
 

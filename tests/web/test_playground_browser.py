@@ -11,7 +11,6 @@ finds them at its next poll. A screenshot lands in ``tests/artifacts/``.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from browserharness import launch_chromium, playwright_or_skip
+from browserharness import launch_chromium, playwright_or_skip, serving
 from shequn.adapters.sim import SimWorld
 from shequn.app import App
 from shequn.config import Settings
@@ -65,27 +63,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, web_sqlite_template: Path) 
     runtime = app.bot_runtime(
         [{"kind": "sim", "name": "sim-bot", "community": ref.name}], world=world
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app, uploads=path.parent / "uploads", runtime=runtime),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Served(f"http://127.0.0.1:{port}", app, ref, runtime, world)
+        asgi = create_app(app, uploads=path.parent / "uploads", runtime=runtime)
+        with serving(asgi) as base:
+            yield Served(base, app, ref, runtime, world)
     finally:
-        server.should_exit = True
-        thread.join(10)
         app.close()
 
 
