@@ -17,6 +17,7 @@ from shequn.config import Settings, load_settings
 from shequn.db.engine import WRITE, make_engine
 from shequn.db.migrate import require_current, upgrade
 from shequn.features.analytics.rollup.processor import RollupProcessor
+from shequn.features.autoreply.processor import AutoReplyProcessor
 from shequn.features.commands.processor import CommandsProcessor
 from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
@@ -31,7 +32,7 @@ from shequn.runtime.sim_world import seed_world
 
 def live_processors(*, lang: str = "zh-CN") -> list[Processor[Any]]:
     """What runs on events the bots hear: the stored state, then the features that act."""
-    return [*default_processors(), CommandsProcessor(lang=lang)]
+    return [*default_processors(), CommandsProcessor(lang=lang), AutoReplyProcessor()]
 
 
 def default_processors() -> list[Processor[Any]]:
