@@ -23,11 +23,11 @@ class TokenBucket:
     """A bucket filling at ``spec.rate`` per second up to ``spec.burst`` tokens."""
 
     spec: Bucket
-    tokens: float = -1.0
+    tokens: float = 0.0
     at: datetime | None = None
 
     def _fill(self, now: datetime) -> None:
-        if self.at is None or self.tokens < 0:
+        if self.at is None:  # a new bucket starts full
             self.tokens, self.at = float(self.spec.burst), now
             return
         elapsed = (now - self.at).total_seconds()
