@@ -28,11 +28,17 @@ from shequn.runtime.ingest import Ingestor
 from shequn.runtime.outbox.dispatcher import DispatchSettings
 from shequn.runtime.registry import build_entries
 from shequn.runtime.sim_world import seed_world
+from shequn.runtime.ticks import Ticker
 
 
 def live_processors(*, lang: str = "zh-CN") -> list[Processor[Any]]:
     """What runs on events the bots hear: the stored state, then the features that act."""
     return [*default_processors(), CommandsProcessor(lang=lang), AutoReplyProcessor()]
+
+
+def live_tickers(*, lang: str = "zh-CN") -> list[Ticker]:
+    """What the bot runtime asks, every few seconds, for work that falls due with time."""
+    return []
 
 
 def default_processors() -> list[Processor[Any]]:
@@ -106,6 +112,7 @@ class App:
             clock=self.clock,
             dispatch=dispatch,
             world=world,
+            tickers=live_tickers(lang=self.settings.locale),
         )
 
     def close(self) -> None:

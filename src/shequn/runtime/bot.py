@@ -27,6 +27,7 @@ from shequn.kit.errors import ConfigError, InvalidEvent
 from shequn.runtime.ingest import Ingestor
 from shequn.runtime.outbox.dispatcher import Dispatcher, DispatchSettings, default_worker
 from shequn.runtime.supervisor import Entry, Supervisor
+from shequn.runtime.ticks import TICK_S, Ticker, run_ticks
 
 log = logging.getLogger("shequn.runtime")
 
@@ -54,8 +55,12 @@ class BotRuntime:
         dispatch: DispatchSettings | None = None,
         worker: str | None = None,
         world: SimWorld | None = None,
+        tickers: Sequence[Ticker] = (),
+        tick_s: float = TICK_S,
     ) -> None:
         self.engine = engine
+        self.tickers = list(tickers)
+        self.tick_s = tick_s
         #: The simulated platform of this process, when a sim adapter runs (the playground).
         self.world = world
         self.entries = list(entries)
@@ -98,6 +103,8 @@ class BotRuntime:
             asyncio.create_task(self.dispatcher.run(self._stop), name="dispatcher"),
             asyncio.create_task(self._ingest_loop(), name="ingest"),
         ]
+        if self.tickers:
+            tasks.append(asyncio.create_task(self._tick_loop(), name="ticks"))
         self._ready.set()
         try:
             await self._stop.wait()
@@ -129,6 +136,21 @@ class BotRuntime:
                     log.exception("storing %d events failed", len(events))
                     self._note(f"storing {len(events)} events failed: {exc}")
             self.dispatcher.wake()
+
+    async def tick(self) -> int:
+        """Queue what is due now (windows, lobbies, batched welcomes, schedules); returns
+        how many actions were queued."""
+        report = await asyncio.to_thread(run_ticks, self.engine, self.tickers, self.clock.now())
+        for name, error in report.failed.items():
+            self._note(f"ticker {name}: {error}")
+        if report.queued:
+            self.dispatcher.wake()
+        return report.queued
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(self.tick_s)
 
     def _ingest(self, ref: CommunityRef, events: list[Event]) -> None:
         ingestor = self._ingestors.get(ref.community_id)
