@@ -25,6 +25,9 @@ class Permission(StrEnum):
     MANAGE_SETTINGS = "manage_settings"  # the community's time zone and name
     MANAGE_OPERATORS = "manage_operators"
     MANAGE_TOKENS = "manage_tokens"
+    MANAGE_RULES = "manage_rules"  # group rules, templates, invite codes and the group pool
+    MODERATE = "moderate"  # undo moderation decisions, keep the blacklist
+    BROADCAST = "broadcast"  # compose, schedule, send and cancel posts
 
 
 #: Rank for "not above": an admin manages operators and viewers, never an owner.
@@ -35,7 +38,15 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING,
     Role.OPERATOR: frozenset(
-        {Permission.VIEW, Permission.EDIT_MEMBERS, Permission.MANAGE_TAGS, Permission.IMPORT}
+        {
+            Permission.VIEW,
+            Permission.EDIT_MEMBERS,
+            Permission.MANAGE_TAGS,
+            Permission.IMPORT,
+            Permission.MANAGE_RULES,
+            Permission.MODERATE,
+            Permission.BROADCAST,
+        }
     ),
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
