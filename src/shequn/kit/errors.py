@@ -38,3 +38,21 @@ class StoreError(ShequnError):
 
 class MigrationError(StoreError):
     """The schema is not at the revision the code expects."""
+
+
+class RuleError(ShequnError):
+    """A rule that cannot work, refused when it is saved or built.
+
+    Every family of rules (auto-reply, moderation, admission…) raises a subclass carrying
+    all the problems it found at once, so that an operator fixes them in one pass. The
+    shell only needs this base: ``lines(lang)`` gives each problem in the reader's
+    language, naming the rule, the field and why.
+    """
+
+    problems: tuple[object, ...] = ()
+
+    def lines(self, lang: str) -> list[str]:
+        return [str(getattr(p, "text")(lang)) for p in self.problems]  # noqa: B009
+
+    def text(self, lang: str) -> str:
+        return "\n".join(self.lines(lang)) or str(self)

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from shequn.core import Mention, Message, Segment
 from shequn.features.templating.logic import Template, TemplateError, fill, parse
+from shequn.kit.errors import RuleError as KitRuleError
 from shequn.kit.errors import ShequnError
 
 T = TypeVar("T")
@@ -98,7 +99,7 @@ class Problem:
         return {"rule": self.rule, "field": self.field, **self.wording.to_dict()}
 
 
-class RuleError(AdmissionError):
+class RuleError(AdmissionError, KitRuleError):
     """A configuration that cannot work, refused when it is built or saved.
 
     ``problems`` lists every problem found, not only the first, so that an operator fixes

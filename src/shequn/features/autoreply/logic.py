@@ -43,7 +43,7 @@ from rapidfuzz import fuzz, process
 from shequn.core import Action, ActionType, Event, EventType, Message, Role, Text
 from shequn.features.autoreply.matcher import KeywordIndex
 from shequn.features.templating.logic import Template, TemplateError, fill, parse
-from shequn.kit.errors import ShequnError
+from shequn.kit.errors import RuleError as KitRuleError
 
 #: The variables a reply may use: the asker's name and member number, the group, the community.
 VARIABLES = frozenset({"name", "number", "group", "community"})
@@ -279,7 +279,7 @@ def _field_zh(field: str) -> str:
     return f"第 {number} 条匹配内容" if number is not None else _FIELD_ZH.get(field, field)
 
 
-class RuleError(ShequnError):
+class RuleError(KitRuleError):
     """A rule that cannot work, refused when it is saved; ``problems`` lists every reason."""
 
     def __init__(self, problems: Sequence[RuleProblem]) -> None:

@@ -28,7 +28,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from shequn.features.moderation.normalise import clean, normalise
-from shequn.kit.errors import ShequnError
+from shequn.kit.errors import RuleError as KitRuleError
 
 #: Longer texts are scanned up to here: beyond every platform's message limit but one
 #: (Matrix), and enough that a message cannot hide its advert after a wall of filler.
@@ -69,7 +69,7 @@ class Wording:
         return cls(str(data.get("en", "")), str(data.get("zh", "")))
 
 
-class RuleError(ShequnError):
+class RuleError(KitRuleError):
     """A moderation rule (or window, or ladder) that cannot work, refused when it is built.
 
     Carries every problem found, in both languages, and the rule's id and name so the
@@ -81,6 +81,9 @@ class RuleError(ShequnError):
         self.rule_name = rule_name
         self.problems = tuple(problems)
         super().__init__(self.text("en"))
+
+    def lines(self, lang: str) -> list[str]:
+        return [self.text(lang)]
 
     def text(self, lang: str) -> str:
         label = f"“{self.rule_name}”" if self.rule_name else ""

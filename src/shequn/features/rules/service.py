@@ -1,4 +1,4 @@
-"""Saving and loading group rules.
+"""Saving and loading group rules of every kind.
 
 A rule's row says where it applies (its community, and a group for a per-group
 override) and its settings are one JSON document that the family's pure logic checks
@@ -8,43 +8,65 @@ explanation and never stored, so a bad rule can never take a running group down.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from shequn.features.autoreply import AutoReplyRule, RuleError, validate_rule
+from shequn.features.autoreply import AutoReplyRule
+from shequn.features.rules.kinds import AUTOREPLY, KINDS, build, check
 from shequn.kit.errors import ShequnError
 from shequn.models import GroupRule
 
 _r = GroupRule.__table__
-AUTOREPLY = "autoreply"
-#: Settings kept in the row's own columns, not in its JSON document.
-_COLUMNS = ("id", "name", "enabled")
+
+__all__ = [
+    "AUTOREPLY",
+    "KINDS",
+    "RuleNotFound",
+    "StoredRule",
+    "autoreply_rules",
+    "build",
+    "check",
+    "delete_rule",
+    "get_rule",
+    "rules_of",
+    "save_autoreply",
+    "save_rule",
+    "set_enabled",
+    "version",
+]
 
 
 class RuleNotFound(ShequnError):
-    """No rule with that id in that community."""
+    """No rule with that id (and kind) in that community."""
 
 
-def _autoreply(row_id: int, name: str, enabled: bool, config: Mapping[str, Any]) -> AutoReplyRule:
-    values = {k: v for k, v in config.items() if k not in _COLUMNS}
-    return AutoReplyRule.from_dict({**values, "id": str(row_id), "name": name, "enabled": enabled})
+@dataclass(frozen=True, slots=True)
+class StoredRule:
+    """A rule as stored: where it applies and its checked settings."""
+
+    id: int
+    community_id: int
+    group_id: int | None
+    kind: str
+    name: str
+    position: int
+    enabled: bool
+    config: Mapping[str, Any]
+    updated_at: datetime
+
+    def build(self) -> Any:
+        """The family's logic object for this rule (its id is the row's id)."""
+        return build(self.kind, self.id, self.name, self.config, enabled=self.enabled)
 
 
-def check_autoreply(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings as they will be stored, or ``RuleError`` with every problem."""
-    rule = _autoreply(0, name, True, config)
-    problems = validate_rule(rule)
-    if problems:
-        raise RuleError(problems)
-    return {k: v for k, v in rule.to_dict().items() if k not in _COLUMNS}
-
-
-def save_autoreply(
+def save_rule(
     conn: Connection,
     community_id: int,
+    kind: str,
     name: str,
     config: Mapping[str, Any],
     *,
@@ -54,8 +76,11 @@ def save_autoreply(
     position: int = 0,
     rule_id: int | None = None,
 ) -> int:
-    """Create or replace an auto-reply rule after checking it; returns its id."""
-    stored = check_autoreply(name, config)
+    """Create or replace a rule after its family's logic checked it; returns its id.
+
+    Raises the family's ``RuleError`` (a ``kit.errors.RuleError``) naming every problem,
+    and writes nothing then."""
+    stored = check(kind, name, config)
     values = {
         "name": name,
         "config": stored,
@@ -68,18 +93,40 @@ def save_autoreply(
         return int(
             conn.execute(
                 insert(_r)
-                .values(community_id=community_id, kind=AUTOREPLY, created_at=now, **values)
+                .values(community_id=community_id, kind=kind, created_at=now, **values)
                 .returning(_r.c.id)
             ).scalar_one()
         )
     done = conn.execute(
         update(_r)
-        .where(_r.c.id == rule_id, _r.c.community_id == community_id, _r.c.kind == AUTOREPLY)
+        .where(_r.c.id == rule_id, _r.c.community_id == community_id, _r.c.kind == kind)
         .values(**values)
     )
     if done.rowcount == 0:
-        raise RuleNotFound(f"no auto-reply rule {rule_id} in this community")
+        raise RuleNotFound(f"no {kind} rule {rule_id} in this community")
     return rule_id
+
+
+def save_autoreply(
+    conn: Connection,
+    community_id: int,
+    name: str,
+    config: Mapping[str, Any],
+    **kw: Any,
+) -> int:
+    return save_rule(conn, community_id, AUTOREPLY, name, config, **kw)
+
+
+def set_enabled(
+    conn: Connection, community_id: int, rule_id: int, enabled: bool, *, now: datetime
+) -> None:
+    done = conn.execute(
+        update(_r)
+        .where(_r.c.id == rule_id, _r.c.community_id == community_id)
+        .values(enabled=enabled, updated_at=now)
+    )
+    if done.rowcount == 0:
+        raise RuleNotFound(f"no rule {rule_id} in this community")
 
 
 def delete_rule(conn: Connection, community_id: int, rule_id: int) -> None:
@@ -100,17 +147,52 @@ def version(conn: Connection, community_id: int, kind: str) -> tuple[Any, ...]:
     )
 
 
+def _stored(row: Any) -> StoredRule:
+    return StoredRule(
+        id=row.id,
+        community_id=row.community_id,
+        group_id=row.group_id,
+        kind=row.kind,
+        name=row.name,
+        position=row.position,
+        enabled=row.enabled,
+        config=dict(row.config),
+        updated_at=row.updated_at,
+    )
+
+
+def rules_of(
+    conn: Connection,
+    community_id: int,
+    kinds: str | Sequence[str] | None = None,
+    *,
+    enabled_only: bool = False,
+) -> list[StoredRule]:
+    """The community's rules (of ``kinds``), in the operator's order."""
+    query = select(_r).where(_r.c.community_id == community_id)
+    if kinds is not None:
+        query = query.where(_r.c.kind.in_([kinds] if isinstance(kinds, str) else list(kinds)))
+    if enabled_only:
+        query = query.where(_r.c.enabled)
+    return [_stored(row) for row in conn.execute(query.order_by(_r.c.position, _r.c.id))]
+
+
+def get_rule(conn: Connection, community_id: int, rule_id: int) -> StoredRule:
+    row = conn.execute(
+        select(_r).where(_r.c.id == rule_id, _r.c.community_id == community_id)
+    ).first()
+    if row is None:
+        raise RuleNotFound(f"no rule {rule_id} in this community")
+    return _stored(row)
+
+
 def autoreply_rules(conn: Connection, community_id: int) -> list[AutoReplyRule]:
     """The community's enabled auto-reply rules, in the operator's order. A per-group rule
     applies to its group alone."""
     out = []
-    for row in conn.execute(
-        select(_r.c.id, _r.c.name, _r.c.enabled, _r.c.group_id, _r.c.config)
-        .where(_r.c.community_id == community_id, _r.c.kind == AUTOREPLY, _r.c.enabled)
-        .order_by(_r.c.position, _r.c.id)
-    ):
-        config = dict(row.config)
-        if row.group_id is not None:
-            config["groups"] = [row.group_id]
-        out.append(_autoreply(row.id, row.name, row.enabled, config))
+    for stored in rules_of(conn, community_id, AUTOREPLY, enabled_only=True):
+        rule = stored.build()
+        if stored.group_id is not None:
+            rule = AutoReplyRule.from_dict({**rule.to_dict(), "groups": [stored.group_id]})
+        out.append(rule)
     return out
