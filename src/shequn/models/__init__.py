@@ -17,7 +17,14 @@ from shequn.models.imports import ImportJob, ImportStatus
 from shequn.models.members import Identity, Member
 from shequn.models.operators import ApiToken, LoginAttempt, Operator, OperatorSession
 from shequn.models.outbox import AdapterStatus, OutboxRow, OutboxStatus
-from shequn.models.rules import BlacklistEntry, GroupRule, InviteCode, ModerationEntry, RuleState
+from shequn.models.rules import (
+    BlacklistEntry,
+    GroupRule,
+    InviteCode,
+    ModerationEntry,
+    ModerationHistory,
+    RuleState,
+)
 from shequn.models.tags import MemberTag, Tag
 from shequn.models.tenancy import Community, Workspace
 
@@ -26,6 +33,7 @@ __all__ = [
     "GroupRule",
     "InviteCode",
     "ModerationEntry",
+    "ModerationHistory",
     "RuleState",
     "AdapterStatus",
     "KeptCount",

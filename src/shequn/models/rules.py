@@ -109,3 +109,20 @@ class RuleState(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModerationHistory(Base):
+    """A sender's recent messages and live warnings in a community: what the flood,
+    repeat-across-groups and warning-ladder checks look back over. One JSON value per
+    sender, trimmed by the moderation logic to the longest window its rules use."""
+
+    __tablename__ = "moderation_history"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
