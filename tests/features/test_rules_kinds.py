@@ -98,3 +98,11 @@ def test_rules_of_every_kind_are_stored_per_community_and_group(app: App) -> Non
         with pytest.raises(RuleNotFound):
             save_rule(conn, cid, "lobby", "x", GOOD["lobby"], now=now, rule_id=ids["welcome"])
         assert len(conn.execute(select(GroupRule)).all()) == len(KINDS)
+
+
+def test_a_misspelt_ladder_field_is_refused_not_ignored() -> None:
+    typo = {"steps": [{"at": 3, "penalty": "mute", "duration_s": 60, "mute_s": 86400}]}
+    with pytest.raises(RuleError, match="unknown field 'steps.mute_s'"):
+        check("ladder", "阶梯", typo)
+    with pytest.raises(RuleError, match="unknown field 'ladder.expiry'"):
+        check("ladder", "阶梯", {"expiry": 60})

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from shequn.features.moderation.detect import RuleError, Wording, is_chinese
+from shequn.features.moderation.detect import RuleError, Wording, echo, is_chinese
 
 #: The longest mute: QQ's own limit, and long enough that longer ones should be a ban.
 MAX_MUTE = timedelta(days=30)
@@ -127,9 +127,20 @@ class Step:
             )
             penalty = Penalty.WARN
         duration = _seconds(data.get("duration_s"), problems)
+        problems += _unknown(data, ("at", "penalty", "duration_s"), "steps")
         if problems:
             raise RuleError(LADDER_ID, "", problems)
         return cls(at, penalty, duration)
+
+
+def _unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> list[Wording]:
+    """Fields nobody reads: a misspelt ``mute_s`` would otherwise leave a mute without a
+    duration, or silently change nothing."""
+    return [
+        Wording(f"unknown field '{where}.{echo(str(key))}'", f"未知的字段 {where}.{echo(str(key))}")
+        for key in data
+        if key not in known
+    ]
 
 
 def warn_only(count: int) -> Step:
@@ -245,6 +256,7 @@ class Ladder:
                 steps.append(Step.from_dict(raw))
             except RuleError as error:
                 problems.extend(error.problems)
+        problems += _unknown(data, ("expiry_s", "steps"), "ladder")
         if problems or expiry is None:
             raise RuleError(LADDER_ID, "", problems or [Wording("no expiry", "没有有效期")])
         return cls(expiry, tuple(steps))
