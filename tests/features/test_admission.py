@@ -124,17 +124,18 @@ def codes_with(*texts: str, **terms: Any) -> C.CodesState:
     [
         ("", "empty"),
         ("   ", "empty"),
-        ("a" * 201, "longer than 200"),
+        ("a" * 201, "at most 200"),
         ("(", "does not compile"),
         ("[z-a]", "does not compile"),
-        (r"(a+)+", "quantifier inside a repeated group"),
-        (r"(\w+\s?)+$", "quantifier inside a repeated group"),
-        (r"(?:x*y)*z", "quantifier inside a repeated group"),
+        (r"(a+)+", "repeat inside a repeat"),
+        (r"(\w+\s?)+$", "repeat inside a repeat"),
+        (r"(?:x*y)*z", "repeat inside a repeat"),
         (r"(a|ab)*c", "repeated group of alternatives"),
-        (r"(cat|dog)+", "repeated group of alternatives"),
+        (r"(ab|a)+c", "repeated group of alternatives"),
         (r"(a)\1", "backreferences"),
-        (r".*.*.*x", "too many quantifiers"),
-        (r"a?b?c?d?e", "too many quantifiers"),
+        (r".*.*.*x", "3 open-ended repeats"),
+        (r".*.*x", "2 open-ended repeats"),
+        (r"a{0,20}b{0,20}c{0,20}e", "multiply to 9,261"),
         (r"a*", "matches an empty answer"),
         (r"x?", "matches an empty answer"),
         (r"^$", "matches an empty answer"),
@@ -150,8 +151,10 @@ def test_patterns_that_cannot_work_or_could_run_away_are_refused(pattern: str, s
     "pattern",
     [
         "python",
-        r"\d+\s*年",
+        r"\d+\s?年",  # answers are folded, so one space stands for any run of them
         r"(python|java).*(3|三)年",
+        r"(cat|dog)+",  # alternatives that start apart cut a text one way only
+        r"a?b?c?d?e",  # 16 ways in all: bounded
         r"^[a-z]{2,5}$",
         r"(?:ab){3}",
         "ＰＹＴＨＯＮ",
@@ -162,7 +165,10 @@ def test_ordinary_patterns_are_accepted(pattern: str) -> None:
     assert pattern_problem(pattern) is None
 
 
-@pytest.mark.parametrize("pattern", [r".*.*x", r"\w+x?\s*", r"[a-z]*[a-z]{1,11}1", r"(ab){1,9}.*z"])
+@pytest.mark.parametrize(
+    "pattern",
+    [r"\w+x?\s{0,4}", r"[a-z]*[a-z]{1,10}1", r"(ab){1,9}.*z", r"\w{0,9}\w{0,9}\w{0,9}x"],
+)
 @pytest.mark.parametrize("hostile", ["a" * 5000, "ab" * 2500, " " * 5000, "a" * 299 + "!"])
 def test_the_worst_accepted_patterns_stay_fast_on_hostile_text(pattern: str, hostile: str) -> None:
     assert pattern_problem(pattern) is None
@@ -522,7 +528,7 @@ def test_approval_spends_the_code_and_carries_the_request_id() -> None:
     assert verdict.matched == "朋友; K2K2K2K2"
     log = verdict.to_dict()
     assert (log["rule_id"], log["rule_name"], log["decision"]) == ("p1", "读书会入群", "approve")
-    assert set(log["reason"]) == {"en", "zh-CN"}
+    assert set(log["reason"]) == {"en", "zh"}
 
 
 def test_a_refused_request_does_not_spend_the_code() -> None:
@@ -636,7 +642,7 @@ def test_events_that_are_not_member_requests_are_none() -> None:
         (
             lambda: QuestionCheck(id="q", mode=MatchMode.REGEX, pattern="(a+)+"),
             "pattern",
-            "run away",
+            "repeat inside a repeat",
         ),
         (lambda: QuestionCheck(id="q", mode=MatchMode.REGEX, pattern="[x"), "pattern", "compile"),
         (lambda: QuestionCheck(id="q", mode=MatchMode.REGEX), "pattern", "empty"),
@@ -969,7 +975,7 @@ def test_a_check_says_what_it_found_for_the_log() -> None:
     assert dict(result.parts) == {"number": "0013", "city": "上海", "nickname": "小王"}
     log = result.to_dict()
     assert (log["rule_id"], log["rule_name"], log["matched"]) == ("card", "名片", "0013-上海-小王")
-    assert log["problems"][0]["zh-CN"] == "编号应为 12，而不是 0013"
+    assert log["problems"][0]["zh"] == "编号应为 12，而不是 0013"
 
 
 @pytest.mark.parametrize(

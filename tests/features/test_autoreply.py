@@ -424,33 +424,17 @@ def test_cooldowns_are_stored_as_json_and_expire() -> None:
         (rule(MatchKind.EXACT, " \t "), "patterns[0]", "empty"),
         (rule(MatchKind.CONTAINS, "x" * (MAX_PATTERN + 1)), "patterns[0]", "at most 500"),
         (AutoReplyRule("r1", "n", MatchKind.CONTAINS, (), "x"), "patterns", "no pattern"),
+        # Regexes: kit.regex.guard decides (its table is tests/kit/test_regex.py); a refusal
+        # reaches the operator with the rule, the pattern and the guard's reason.
         (rule(MatchKind.REGEX, "第(\\d+期"), "patterns[0]", "does not compile"),
-        (rule(MatchKind.REGEX, "[a-"), "patterns[0]", "does not compile"),
-        (rule(MatchKind.REGEX, "(a+)+"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(a*)*b"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(?:ab+c)+"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(\\w+\\s?)*$"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(a{1,10}){1,10}"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "((a|b)+c)+"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(?=(a+)+)"), "patterns[0]", "repeat"),
-        (rule(MatchKind.REGEX, "(a?a)*"), "patterns[0]", "variable length"),
-        (rule(MatchKind.REGEX, "(?:ab?c)+"), "patterns[0]", "variable length"),
-        (rule(MatchKind.REGEX, "(a|aa)+"), "patterns[0]", "start the same way"),
-        (rule(MatchKind.REGEX, "(?:ab|ab)+$"), "patterns[0]", "start the same way"),
-        (rule(MatchKind.REGEX, "(a|)+b"), "patterns[0]", "start the same way"),
+        (rule(MatchKind.REGEX, "(a+)+"), "patterns[0]", "repeat inside a repeat"),
         (rule(MatchKind.REGEX, ".*a.*b"), "patterns[0]", "2 open-ended repeats"),
-        (rule(MatchKind.REGEX, "\\w*\\w*ab"), "patterns[0]", "2 open-ended repeats"),
-        (rule(MatchKind.REGEX, "x{2,}|a+b+"), "patterns[0]", "2 open-ended repeats"),
-        (rule(MatchKind.REGEX, ".{0,99}a.{0,99}b"), "patterns[0]", "multiply to 10,000"),
-        (rule(MatchKind.REGEX, ".*a.{0,20}b"), "patterns[0]", "beside an open-ended"),
-        (rule(MatchKind.REGEX, "a{4294967296}"), "patterns[0]", "too large"),
-        (rule(MatchKind.REGEX, "[[a]"), "patterns[0]", "ambiguous"),
         (rule(MatchKind.REGEX, "(a)\\1"), "patterns[0]", "backreference"),
-        (rule(MatchKind.REGEX, "(?P<x>a)(?P=x)"), "patterns[0]", "backreference"),
-        (rule(MatchKind.REGEX, "(a)?(?(1)b|c)"), "patterns[0]", "backreference"),
+        (rule(MatchKind.REGEX, " "), "patterns[0]", "is empty"),
         (rule(MatchKind.REGEX, "a" * 501), "patterns[0]", "at most 500"),
-        (rule(MatchKind.REGEX, ".*"), "patterns[0]", "every message"),
-        (rule(MatchKind.REGEX, "x|"), "patterns[0]", "every message"),
+        (rule(MatchKind.REGEX, ".*"), "patterns[0]", "answer every message"),
+        (rule(MatchKind.REGEX, "x|"), "patterns[0]", "answer every message"),
+        (rule(MatchKind.REGEX, "^$"), "patterns[0]", "can match empty text"),
         (rule(MatchKind.FUZZY, "报名", threshold=0), "threshold", "above 0"),
         (rule(MatchKind.FUZZY, "报名", threshold=101), "threshold", "at most 100"),
         (rule(cooldown_s=-1), "cooldown_s", "zero or more"),
@@ -471,58 +455,11 @@ def test_a_rule_that_cannot_work_is_refused_with_the_rule_and_why(
     assert bad.id in str(info.value) and says in str(info.value)
 
 
-@pytest.mark.parametrize(
-    "fine",
-    [
-        r"(ab){2}",  # a repeated group without a repeat inside
-        r"(ab{2}){3}",  # fixed counts inside a repeat: one way to cut the text
-        r"(?:vip|svip)+",  # alternatives starting with different characters
-        r"(?:vip|VIP)\s?\d{1,3}",  # alternatives outside any repeat
-        r"报名.*截止",
-        r"第\s?\d+\s?期",  # one open-ended repeat, 2 × 2 bounded choices
-        r".*a.{0,9}b",
-        r"[（(]元[)）]",
-    ],
-)
-def test_safe_regexes_are_accepted(fine: str) -> None:
-    assert validate_rule(rule(MatchKind.REGEX, fine)) == []
-
-
-# Regexes built from the pieces operators use, nested and repeated at random: the guard
-# must refuse every one that backtracks badly. Refused shapes take seconds to hours on these
-# 2,000-character messages ((a|a)+ never finishes, \w*\w*ab takes half a minute); the
-# accepted ones measured at most about 0.1 s.
-PIECES = st.sampled_from(["a", "b", ".", "[ab]", r"\w", "ab", r"\s", "[^c]"])
-QUANTIFIERS = st.sampled_from(["", "", "*", "+", "?", "{2}", "{1,3}", "*?", "{0,20}", "{2,}"])
-REGEXES = st.recursive(
-    st.builds(lambda piece, q: piece + q, PIECES, QUANTIFIERS),
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=4).map("".join),
-        st.builds(
-            lambda alts, q: "(?:" + "|".join(alts) + ")" + q,
-            st.lists(inner, min_size=1, max_size=3),
-            QUANTIFIERS,
-        ),
-    ),
-    max_leaves=10,
-)
-HOSTILE = [
-    "a" * MAX_TEXT,
-    "ab" * (MAX_TEXT // 2),
-    "a" * (MAX_TEXT - 1) + "c",
-    "a b " * (MAX_TEXT // 4),
-]
-
-
-@settings(max_examples=300, deadline=None)
-@given(REGEXES)
-def test_a_regex_the_guard_accepts_cannot_run_away(pattern: str) -> None:
-    compiled, problems = compile_rules([rule(MatchKind.REGEX, pattern)])
-    assert len(compiled) + len(problems) == 1
-    for text in HOSTILE if len(compiled) else []:
-        started = time.perf_counter()
-        compiled.match(text, group_id=G1)
-        assert time.perf_counter() - started < 1.0, pattern
+def test_a_regex_the_guard_accepts_reads_at_most_2000_characters_of_hostile_text() -> None:
+    compiled = ruleset(rule(MatchKind.REGEX, r".*a.{0,9}b", id="slow"))
+    started = time.perf_counter()
+    assert ids(compiled, "a" * (10 * MAX_TEXT)) == []
+    assert time.perf_counter() - started < 1.0
 
 
 def test_every_problem_of_a_rule_is_reported_at_once_in_both_languages() -> None:

@@ -426,7 +426,7 @@ def test_an_exempt_rule_lets_a_later_rule_decide() -> None:
         (Links(("https://x.com",)), {}, "not a domain"),
         (Patterns(()), {}, "pattern list is empty"),
         (Patterns(("(a+)+",)), {}, "repeat inside a repeat"),
-        (Patterns(("(",)), {}, "not a valid regular expression"),
+        (Patterns(("(",)), {}, "does not compile"),
         (Flood(0, 10), {}, "at least 2"),
         (Flood(5, 0), {}, "longer than zero"),
         (Flood(5, -1), {}, "longer than zero"),

@@ -7,6 +7,7 @@ inputs built to make a backtracking regex slow.
 
 from __future__ import annotations
 
+import inspect
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -15,12 +16,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from shequn.features.moderation.checks import Advertising, BannedWords
 from shequn.features.moderation.detect import (
     AD_WORDS,
     MAX_PATTERN,
     MAX_PATTERN_INPUT,
     MAX_SCAN,
     QR_MATCH,
+    AutomatonIndex,
     Lexicon,
     LoopIndex,
     Scanned,
@@ -38,6 +41,7 @@ from shequn.features.moderation.detect import (
     pattern_problems,
 )
 from shequn.features.moderation.normalise import HOMOGLYPHS, clean, normalise
+from shequn.kit.wording import Wording
 
 # --- normalise ----------------------------------------------------------------------------
 
@@ -211,22 +215,36 @@ def test_a_word_index_can_be_dropped_in() -> None:
     assert built[0].asked == ["快加我"]  # and searches normalised text
 
 
-def test_an_aho_corasick_automaton_finds_what_the_loop_finds() -> None:
-    ahocorasick_rs = pytest.importorskip("ahocorasick_rs")
+def test_banned_words_are_searched_with_the_compiled_automaton_by_default() -> None:
+    assert inspect.signature(Lexicon).parameters["index_factory"].default is AutomatonIndex
+    assert BannedWords(("加我",)).index_factory is AutomatonIndex
+    assert Advertising().index_factory is AutomatonIndex
 
-    class Automaton:
-        def __init__(self, words: Sequence[str]) -> None:
-            self.automaton = ahocorasick_rs.AhoCorasick(list(words))
 
-        def find(self, text: str) -> list[str]:
-            found = self.automaton.find_matches_as_strings(text, overlapping=True)
-            return list(dict.fromkeys(found))
+# Banned words and texts from a small alphabet, so that words overlap, nest and repeat
+# (加我 / 加我微信 / 我微 / 信信), with CJK, Latin letters that fold, full-width forms,
+# separators that normalisation drops, and emoji (astral, with a skin tone and a ZWJ).
+ALPHABET = ["加", "我", "微", "信", "v", "X", "ｘ", "a", "b", " ", ".", "😀", "🏽", "\u200d", "👩"]
+WORD = st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=5).map("".join)
+TEXT = st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join)
 
-    words = ["加我", "加我微信", "微信", "vx", "代理", "理财"]
-    texts = ["加我微信", "代理财", "v x 加 我", "没有", "微信微信"]
-    fast, slow = Lexicon(words, Automaton), Lexicon(words, LoopIndex)
-    for text in texts:
-        assert sorted(fast.find(text)) == sorted(slow.find(text))
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(WORD, max_size=20), TEXT)
+def test_the_automaton_finds_what_the_loop_finds(words: list[str], text: str) -> None:
+    fast, slow = Lexicon(words), Lexicon(words, LoopIndex)
+    assert fast.find(text) == slow.find(text)
+    assert find_banned(text, fast) == find_banned(text, slow)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=4), max_size=15), st.text(max_size=60))
+def test_the_automaton_index_agrees_with_the_loop_on_any_unicode(
+    words: list[str], text: str
+) -> None:
+    # Words cut from the text make hits likely instead of rare.
+    words = words + [text[i : i + 3] for i in range(0, len(text), 4)]
+    assert AutomatonIndex(words).find(text) == LoopIndex(words).find(text)
 
 
 # --- links --------------------------------------------------------------------------------
@@ -417,7 +435,8 @@ def test_ad_threshold_and_weights_are_configurable() -> None:
         r".*赚钱",
         r"\bspam\b",
         r"a{2,5}b",
-        r"\w{0,16}\w{0,16}\w{0,16}x",  # close to the budget: the slowest shape accepted
+        r"\w{0,9}\w{0,9}\w{0,9}x",  # 1,000 choices: the most bounded repeats the guard accepts
+        r"\w+x?\s{0,4}",  # one open-ended repeat and 10 choices: the most beside it
     ],
 )
 def test_patterns_accepted(pattern: str) -> None:
@@ -433,21 +452,23 @@ def test_patterns_accepted(pattern: str) -> None:
 @pytest.mark.parametrize(
     ("pattern", "why"),
     [
-        ("", "empty"),
+        ("", "the pattern is empty"),
         ("a" * (MAX_PATTERN + 1), "at most"),
-        ("(", "not a valid"),
-        ("[a-", "not a valid"),
+        ("(", "does not compile"),
+        ("[a-", "does not compile"),
         ("(a+)+", "repeat inside a repeat"),
         (r"(\w*)*x", "repeat inside a repeat"),
-        ("(a|ab)*c", "choice"),
-        ("(a|a)*b", "choice"),
+        ("(a|ab)*c", "start the same way"),
+        ("(a|a)*b", "start the same way"),
         (r"(\d|x)+y", None),  # a class, not a choice: fine
-        (r"(a)\1", "back-reference"),
-        (r"(a)?(?(1)b|c)", "back-reference"),
+        (r"(a)\1", "backreferences"),
+        (r"(a)?(?(1)b|c)", "backreferences"),
         (r".*a.*b", "open-ended"),
         (r"\w+\d{1,40}x", "open-ended"),
+        (r"\w{0,16}\w{0,16}\w{0,16}x", "multiply to 4,913"),
         ("a*", "empty message"),
         ("x?", "empty message"),
+        ("^$", "empty message"),
     ],
 )
 def test_patterns_refused(pattern: str, why: str | None) -> None:
@@ -459,6 +480,17 @@ def test_patterns_refused(pattern: str, why: str | None) -> None:
         assert all(p.zh for p in problems)
         with pytest.raises(ValueError):
             compile_pattern(pattern)
+
+
+def test_a_refusal_names_the_pattern() -> None:
+    [problem] = pattern_problems("(a+)+")
+    assert problem.en.startswith("/(a+)+/: has a repeat inside a repeat")
+    assert problem.zh.startswith("/(a+)+/：重复里又有重复")
+    [problem] = pattern_problems("a*")
+    assert problem == Wording(
+        "/a*/: matches an empty message, so it would flag every message",
+        "/a*/：能匹配空消息，会命中所有消息",
+    )
 
 
 def test_patterns_read_clean_text_case_insensitively() -> None:

@@ -11,15 +11,17 @@ The package's modules:
 * ``lobby``: the lobby (客厅) that promotes members to the main group once they meet its
   rules;
 * ``codes``: invite codes — generation from a seeded RNG, redemption over time;
-* ``namecard``: member name cards (``{number}-{city}-{nickname}``) checked, suggested and
-  reminded about;
+* ``namecard``: member name cards (``{number}-{city}-{nickname}``) suggested and reminded
+  about, in the format ``namecard_format`` defines (with each platform's length limit) and
+  read by ``namecard_check``;
 * ``welcome``: the welcome ritual, with newcomers who arrive together welcomed together.
 
 This module holds what they share, and imports none of them so that each can import it:
 the error every refused configuration raises (naming the rule, the field and why, for every
-problem at once), the two-language wording decisions carry, the reader that turns stored JSON
-back into configuration, the comparison form of chat text, and the guard that keeps an
-operator's regular expression from running away on a hostile answer.
+problem at once), the reader that turns stored JSON back into configuration, the comparison
+form of chat text, and admission's use of ``kit.regex.guard``, which keeps an operator's
+regular expression from running away on a hostile answer. The two-language ``Wording``
+decisions carry is ``kit.wording``'s, re-exported here.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from re import _constants as _sre  # type: ignore[attr-defined]
-from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 
 from shequn.core import Mention, Message, Segment
 from shequn.features.templating.logic import Template, TemplateError, fill, parse
 from shequn.kit.errors import RuleError as KitRuleError
 from shequn.kit.errors import ShequnError
+from shequn.kit.regex import guard
+from shequn.kit.wording import Wording, is_chinese
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -47,15 +49,9 @@ E = TypeVar("E", bound=StrEnum)
 #: short, and a long pattern is where a slow one hides.
 MAX_PATTERN = 200
 #: How much of a chat text (an answer, an intro) a pattern looks at. QQ's request comment and
-#: a Telegram bio are far shorter; the cap bounds the work a pattern can do on hostile text.
+#: a Telegram bio are far shorter; the cap bounds the work a pattern can do on hostile text
+#: (the regex guard's limits hold up to ``kit.regex.MAX_TEXT`` characters, well beyond this).
 MAX_SCANNED = 300
-#: Quantifiers that match a variable number of times (``?``, ``*``, ``+``, ``{1,3}``) a
-#: pattern may hold. Even without nesting, each one multiplies the backtracking on a failed
-#: match: ``.*.*.*.*x`` takes 30 s on 300 characters, ``.*.*x`` 2 ms.
-MAX_VARIABLE_REPEATS = 3
-#: Of those, how many may be wide (unbounded, or more than ``_NARROW`` apart).
-MAX_WIDE_REPEATS = 2
-_NARROW = 10
 #: Identifiers and names of rules: what a log line and a dashboard row can show.
 MAX_ID = 64
 MAX_NAME = 100
@@ -63,25 +59,6 @@ MAX_NAME = 100
 
 class AdmissionError(ShequnError):
     """Base of the admission feature's deliberate failures."""
-
-
-def is_chinese(lang: str) -> bool:
-    """``zh``, ``zh-CN``, ``zh_Hans``… read Chinese; anything else English."""
-    return lang.lower().startswith("zh")
-
-
-@dataclass(frozen=True, slots=True)
-class Wording:
-    """One sentence in the two languages operators use; a log keeps both."""
-
-    en: str
-    zh: str
-
-    def pick(self, lang: str) -> str:
-        return self.zh if is_chinese(lang) else self.en
-
-    def to_dict(self) -> dict[str, str]:
-        return {"en": self.en, "zh-CN": self.zh}
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,102 +315,43 @@ def visible(text: str, limit: int = 60) -> str:
 
 # --- guarded regular expressions ----------------------------------------------------------
 
-_REPEATS = frozenset({_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT})
+#: What admission says of a pattern that matches the empty text.
+_ACCEPTS_ANYTHING = Wording(
+    "matches an empty answer, so it would accept anything",
+    "能匹配空内容，等于放行所有人",
+)
 
 
-@dataclass
-class _Shape:
-    variable: int = 0
-    wide: int = 0
-    nested: bool = False
-    alternatives_repeated: bool = False
-    backreference: bool = False
-
-
-def _walk(items: Iterable[tuple[Any, Any]], repeated: bool, shape: _Shape) -> None:
-    for op, av in items:
-        if op in _REPEATS:
-            low, high, body = av
-            if low != high:
-                shape.variable += 1
-                if high == _sre.MAXREPEAT or high - low > _NARROW:
-                    shape.wide += 1
-                if repeated:
-                    shape.nested = True
-            _walk(body, repeated or high > 1, shape)
-        elif op is _sre.SUBPATTERN:
-            _walk(av[3], repeated, shape)
-        elif op is _sre.BRANCH:
-            if repeated:
-                shape.alternatives_repeated = True
-            for branch in av[1]:
-                _walk(branch, repeated, shape)
-        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
-            _walk(av[1], repeated, shape)
-        elif op is _sre.ATOMIC_GROUP:
-            _walk(av, repeated, shape)
-        elif op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS):
-            shape.backreference = True
+def _guarded(pattern: str) -> re.Pattern[str] | Wording:
+    return guard(
+        pattern,
+        flags=re.IGNORECASE,
+        normalise=True,
+        max_length=MAX_PATTERN,
+        matches_empty=_ACCEPTS_ANYTHING,
+    )
 
 
 def pattern_problem(pattern: str) -> Wording | None:
     """Why ``pattern`` cannot be saved, or None when it is safe to run on any chat text.
 
     Python's ``re`` backtracks, and a hostile answer can make a careless pattern run for
-    minutes. Refused: empty or overlong patterns, patterns that do not compile, nested
-    quantifiers (``(a+)+``), a repeated group of alternatives (``(a|ab)*``), backreferences,
-    more than a few variable quantifiers, and patterns that match an empty answer (they
-    would let every answer through). Together with ``MAX_SCANNED`` this bounds the time a
-    match can take.
+    minutes. The decision is ``kit.regex.guard``'s, shared by every family of rules: empty
+    or overlong patterns, patterns that do not compile or could run away, and patterns that
+    match an empty answer (they would let every answer through) are refused. Together with
+    ``MAX_SCANNED`` this bounds the time a match can take.
     """
-    if not pattern.strip():
-        return Wording("the pattern is empty", "表达式为空")
-    if len(pattern) > MAX_PATTERN:
-        return Wording(
-            f"the pattern is longer than {MAX_PATTERN} characters",
-            f"表达式超过 {MAX_PATTERN} 个字符",
-        )
-    source = unicodedata.normalize("NFKC", pattern)
-    try:
-        compiled = re.compile(source, re.IGNORECASE)
-        parsed = _sre_parse.parse(source, re.IGNORECASE)
-    except (re.error, RecursionError, OverflowError) as exc:
-        return Wording(f"the pattern does not compile: {exc}", f"表达式无法编译：{exc}")
-    shape = _Shape()
-    _walk(parsed.data, False, shape)
-    if shape.nested:
-        return Wording(
-            "a quantifier inside a repeated group (like (a+)+) can run away",
-            "重复的分组里又有量词（如 (a+)+），可能失控",
-        )
-    if shape.alternatives_repeated:
-        return Wording(
-            "a repeated group of alternatives (like (a|ab)*) can run away; "
-            "use a character class such as [ab]+",
-            "重复的分组里有多选（如 (a|ab)*），可能失控；请改用字符类，如 [ab]+",
-        )
-    if shape.backreference:
-        return Wording(
-            "backreferences (\\1, (?(1)…)) are not allowed", "不允许使用反向引用（\\1、(?(1)…)）"
-        )
-    if shape.variable > MAX_VARIABLE_REPEATS or shape.wide > MAX_WIDE_REPEATS:
-        return Wording(
-            f"too many quantifiers: at most {MAX_VARIABLE_REPEATS} (?, *, +, {{m,n}}), "
-            f"of which at most {MAX_WIDE_REPEATS} unbounded",
-            f"量词太多：最多 {MAX_VARIABLE_REPEATS} 个（?、*、+、{{m,n}}），"
-            f"其中不限次数的最多 {MAX_WIDE_REPEATS} 个",
-        )
-    if compiled.search("") is not None:
-        return Wording(
-            "the pattern matches an empty answer, so it would accept anything",
-            "表达式能匹配空内容，等于放行所有人",
-        )
-    return None
+    found = _guarded(pattern)
+    return found if isinstance(found, Wording) else None
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A pattern ``pattern_problem`` accepted, compiled for ``search`` on folded text."""
-    return re.compile(unicodedata.normalize("NFKC", pattern), re.IGNORECASE)
+    """``pattern`` compiled for ``search`` on folded text (each character NFKC-normalised as
+    the text is); ValueError when ``pattern_problem`` refuses it."""
+    found = _guarded(pattern)
+    if isinstance(found, Wording):
+        raise ValueError(found.en)
+    return found
 
 
 def search(pattern: re.Pattern[str], text: str) -> str | None:

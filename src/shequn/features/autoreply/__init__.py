@@ -1,6 +1,6 @@
 """Auto-reply / FAQ rules: exact, contains, prefix, regex and fuzzy matching, scoped to groups,
 roles and tiers, with a cooldown per rule per group; pure (see ``logic``), with every keyword
-of a community in one automaton (see ``matcher``)."""
+of a community in one automaton (see ``kit.keywords``)."""
 
 from shequn.features.autoreply.logic import (
     VARIABLES,
@@ -9,10 +9,10 @@ from shequn.features.autoreply.logic import (
     Decision,
     Match,
     MatchKind,
-    Reason,
     RuleError,
     RuleProblem,
     RuleSet,
+    Wording,
     check_rule,
     compile_rules,
     cooldowns_from_list,
@@ -24,7 +24,7 @@ from shequn.features.autoreply.logic import (
     reply,
     validate_rule,
 )
-from shequn.features.autoreply.matcher import KeywordIndex
+from shequn.kit.keywords import KeywordIndex
 
 __all__ = [
     "VARIABLES",
@@ -34,10 +34,10 @@ __all__ = [
     "KeywordIndex",
     "Match",
     "MatchKind",
-    "Reason",
     "RuleError",
     "RuleProblem",
     "RuleSet",
+    "Wording",
     "check_rule",
     "compile_rules",
     "cooldowns_from_list",

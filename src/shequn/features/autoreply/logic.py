@@ -12,38 +12,35 @@ priority order) → ``reply`` (at most one answer per message, honouring the coo
 Matching compares normalised text: NFKC (full-width ``ＶＩＰ`` reads as ``VIP``), case folded
 unless the rule is case-sensitive, whitespace collapsed; patterns and messages go through the
 same function, so what an operator types is what matches. Every keyword rule of a community
-(exact, contains, prefix) sits in one automaton (``matcher.KeywordIndex``), so ten thousand
-keywords cost one pass over the message.
+(exact, contains, prefix) sits in one automaton (``kit.keywords.KeywordIndex``), so ten
+thousand keywords cost one pass over the message.
 
 Chat text is untrusted: it is only ever searched, never compiled or formatted. Regexes,
-which operators do write, run on Python's backtracking ``re``, so the ones that could run
-away on a hostile message are refused when saved: exponential shapes (a repeat inside a
-repeat, alternatives that start alike inside a repeat, backreferences) and polynomial ones
-(more than one open-ended repeat, or bounded ranges that multiply past a limit), and every
-regex reads at most the first 2,000 characters. What passes was measured at about 0.1 s at
-worst on a hostile 2,000-character message (``test_a_regex_the_guard_accepts_cannot_run_away``
-keeps it so); a linear-time engine would lift the shape limits.
+which operators do write, run on Python's backtracking ``re``, so every one passes
+``kit.regex.guard`` when saved (the shapes that could run away on a hostile message are
+refused there, for every family of rules alike), and every regex reads at most the first
+2,000 characters, the length the guard's limits were measured at.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from re import _constants as sre_constants
-from re import _parser as sre_parser
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from shequn.core import Action, ActionType, Event, EventType, Message, Role, Text
-from shequn.features.autoreply.matcher import KeywordIndex
 from shequn.features.templating.logic import Template, TemplateError, fill, parse
 from shequn.kit.errors import RuleError as KitRuleError
+from shequn.kit.keywords import KeywordIndex
+from shequn.kit.regex import MAX_TEXT as GUARDED_TEXT
+from shequn.kit.regex import guard, too_long
+from shequn.kit.wording import Wording, is_chinese
 
 #: The variables a reply may use: the asker's name and member number, the group, the community.
 VARIABLES = frozenset({"name", "number", "group", "community"})
@@ -51,8 +48,8 @@ VARIABLES = frozenset({"name", "number", "group", "community"})
 #: long is beyond review.
 MAX_PATTERN = 500
 #: Regex and fuzzy rules look at this much of a message: enough for any question, and it
-#: bounds the work a hostile wall of text can cause.
-MAX_TEXT = 2000
+#: bounds the work a hostile wall of text can cause (the regex guard's measured length).
+MAX_TEXT = GUARDED_TEXT
 #: The longest reply; Telegram's limit of 4,096 is the strictest of the platforms.
 MAX_REPLY = 4000
 #: The same answer twice within a minute in one group is noise.
@@ -78,22 +75,6 @@ _KIND_ZH = {
     MatchKind.REGEX: "正则",
     MatchKind.FUZZY: "模糊匹配",
 }
-
-
-def is_chinese(lang: str) -> bool:
-    """``zh``, ``zh-CN``, ``zh_Hans``… read Chinese; anything else English."""
-    return lang.lower().startswith("zh")
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One sentence in the two languages operators use, for problems and the log."""
-
-    en: str
-    zh: str
-
-    def pick(self, lang: str) -> str:
-        return self.zh if is_chinese(lang) else self.en
 
 
 # --- normalisation ------------------------------------------------------------------------
@@ -220,7 +201,7 @@ class RuleProblem:
     rule_id: str
     rule_name: str
     field: str
-    reason: Reason
+    reason: Wording
 
     @property
     def message(self) -> str:
@@ -288,12 +269,12 @@ class RuleError(KitRuleError):
 
 
 _SHAPE = {
-    "text": Reason("must be a text", "必须是文本"),
-    "texts": Reason("must be a list of texts", "必须是文本列表"),
-    "ints": Reason("must be a list of group ids (whole numbers)", "必须是群 id（整数）列表"),
-    "int": Reason("must be a whole number", "必须是整数"),
-    "number": Reason("must be a number", "必须是数字"),
-    "flag": Reason("must be true or false", "必须是 true 或 false"),
+    "text": Wording("must be a text", "必须是文本"),
+    "texts": Wording("must be a list of texts", "必须是文本列表"),
+    "ints": Wording("must be a list of group ids (whole numbers)", "必须是群 id（整数）列表"),
+    "int": Wording("must be a whole number", "必须是整数"),
+    "number": Wording("must be a number", "必须是数字"),
+    "flag": Wording("must be true or false", "必须是 true 或 false"),
 }
 
 
@@ -309,9 +290,9 @@ class _Reader:
         raw_name = data.get("name")
         self.rule_name = raw_name if isinstance(raw_name, str) else ""
         if not valid_id:
-            self._bad("id", Reason("is missing", "缺失"))
+            self._bad("id", Wording("is missing", "缺失"))
 
-    def _bad(self, field: str, reason: Reason) -> None:
+    def _bad(self, field: str, reason: Wording) -> None:
         self.problems.append(RuleProblem(self.rule_id or "?", self.rule_name, field, reason))
 
     def text(self, key: str, default: str) -> str:
@@ -384,216 +365,41 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _unknown_kind(value: object) -> Reason:
+def _unknown_kind(value: object) -> Wording:
     known = ", ".join(k.value for k in MatchKind)
-    return Reason(f"{value!r} is not one of {known}", f"{value!r} 不是 {known} 之一")
+    return Wording(f"{value!r} is not one of {known}", f"{value!r} 不是 {known} 之一")
 
 
-def _unknown_role(value: object) -> Reason:
+def _unknown_role(value: object) -> Wording:
     known = ", ".join(r.value for r in Role)
-    return Reason(f"{value!r} is not one of {known}", f"{value!r} 不是 {known} 之一")
+    return Wording(f"{value!r} is not one of {known}", f"{value!r} 不是 {known} 之一")
 
 
 # --- regex guard --------------------------------------------------------------------------
 
-_REPEATS = frozenset(
-    {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT}
+#: What auto-reply says of a regex that matches the empty text.
+_ANSWERS_EVERYTHING = Wording(
+    "can match empty text, so it would answer every message; make it need at least one character",
+    "能匹配空文本，会回复每一条消息；请让它至少需要一个字符",
 )
-_REFERENCES = frozenset({sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS})
-_NESTED = Reason(
-    "a repeated group contains a part of variable length (like (a+)+ or (a?a)*), which can "
-    "take exponential time on some messages; keep one level of repetition",
-    "重复的分组里有长度可变的部分（如 (a+)+、(a?a)*），遇到某些消息会耗时指数级增长；"
-    "请只保留一层重复",
-)
-_OVERLAP = Reason(
-    "a repeated group has alternatives that can start the same way (like (a|ab)+), which "
-    "can take exponential time on some messages; make each alternative start with its own "
-    "character, or use a character set like [ab]",
-    "重复的分组里有开头相同的分支（如 (a|ab)+），遇到某些消息会耗时指数级增长；"
-    "请让每个分支以不同的字符开头，或改用 [ab] 这样的字符集",
-)
-_BACKREFERENCE = Reason(
-    "backreferences (\\1, (?P=name), (?(1)…)) are not allowed: they can make matching "
-    "take exponential time",
-    "不允许反向引用（\\1、(?P=name)、(?(1)…)）：它们会让匹配耗时指数级增长",
-)
-#: A regex may hold bounded repeats of variable length whose choices multiply to at most
-#: this (``第\s?\d{1,3}\s?期`` has 2 × 3 × 2 = 12)…
-MAX_REPEAT_CHOICES = 1000
-#: …or one open-ended repeat (``*``, ``+``, ``{n,}``) and bounded ones multiplying to at most
-#: this: the open-ended one already tries every length up to the whole message.
-MAX_CHOICES_WITH_OPEN_REPEAT = 10
-#: Texts of every shape a chat message has; a regex that matches all of them answers everything.
-_PROBES = ("", " ", "a", "中", "1", "?", "a b 中文 123")
 
 
-def _runaway(items: Iterable[tuple[Any, Any]], repeating: bool) -> Reason | None:
-    """What lets a parsed regex backtrack exponentially: a pass of a repeat that can be cut
-    in more than one way, or a reference back to a group.
-
-    Inside a repeat allowing more than one pass (``repeating``), a part of variable length
-    (``a+``, ``a?``, ``a{1,3}``) lets the same text split into passes in many ways, as do
-    alternatives that can start with the same character (``(a|ab)+``; Python factors a
-    common prefix out, leaving an empty alternative). Fixed counts (``(ab{2}){3}``) and
-    alternatives starting with distinct literals (``(?:vip|svip)+``) keep one way."""
-    for op, av in items:
-        found: Reason | None = None
-        if op in _REPEATS:
-            low, high, body = av
-            if repeating and low != high:
-                return _NESTED
-            found = _runaway(body, repeating or high > 1)
-        elif op in _REFERENCES:
-            return _BACKREFERENCE
-        elif op is sre_constants.SUBPATTERN:
-            found = _runaway(av[3], repeating)
-        elif op is sre_constants.BRANCH:
-            if repeating and not _distinct_starts(av[1]):
-                return _OVERLAP
-            for branch in av[1]:
-                found = found or _runaway(branch, repeating)
-        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
-            found = _runaway(av[1], repeating)
-        elif op is sre_constants.ATOMIC_GROUP:
-            found = _runaway(av, repeating)
-        if found is not None:
-            return found
-    return None
-
-
-def _breadth(items: Iterable[tuple[Any, Any]]) -> tuple[int, int]:
-    """How many open-ended repeats one path through a parsed regex meets, and the product of
-    the choices its bounded repeats of variable length give (``a{1,3}`` gives 3).
-
-    Backtracking tries every way of sharing the text between the variable repeats in a row,
-    so the work grows with the product of their ranges: two open-ended ones over a long
-    message already take seconds (``\\w*\\w*ab`` on 2,000 characters runs for half a
-    minute), one stays well under a second. Alternatives are tried one after another, so a
-    branch counts as its widest alternative."""
-    open_ended, choices = 0, 1
-    for op, av in items:
-        inner = (0, 1)
-        if op in _REPEATS:
-            low, high, body = av
-            if high == sre_constants.MAXREPEAT:
-                open_ended += 1
-            elif high != low:
-                choices *= high - low + 1
-            inner = _breadth(body)
-        elif op is sre_constants.SUBPATTERN:
-            inner = _breadth(av[3])
-        elif op is sre_constants.BRANCH:
-            widths = [_breadth(branch) for branch in av[1]]
-            inner = (max(w[0] for w in widths), max(w[1] for w in widths))
-        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
-            inner = _breadth(av[1])
-        elif op is sre_constants.ATOMIC_GROUP:
-            inner = _breadth(av)
-        open_ended += inner[0]
-        choices *= inner[1]
-    return open_ended, choices
-
-
-def _too_broad(items: Iterable[tuple[Any, Any]]) -> Reason | None:
-    open_ended, choices = _breadth(items)
-    if open_ended > 1:
-        return Reason(
-            f"has {open_ended} open-ended repeats (*, +, {{n,}}); with more than one, "
-            "a long message can keep it busy for seconds: keep one and bound the others, "
-            "like .{0,9}",
-            f"包含 {open_ended} 个不限次数的重复（*、+、{{n,}}）；超过一个时，"
-            "一条长消息就可能让它运行数秒：请只保留一个，其余改为有上限的写法，如 .{0,9}",
-        )
-    limit = MAX_CHOICES_WITH_OPEN_REPEAT if open_ended else MAX_REPEAT_CHOICES
-    if choices > limit:
-        beside = " beside an open-ended repeat" if open_ended else ""
-        beside_zh = "与不限次数的重复同时出现，" if open_ended else ""
-        return Reason(
-            f"has bounded repeats whose choices multiply to {choices:,}{beside} (at most "
-            f"{limit:,}), which a long message can keep busy for seconds; narrow the ranges",
-            f"有上限的重复{beside_zh}组合起来有 {choices:,} 种可能（最多 {limit:,}），"
-            "一条长消息就可能让它运行数秒；请缩小范围",
-        )
-    return None
-
-
-def _distinct_starts(branches: Sequence[Sequence[tuple[Any, Any]]]) -> bool:
-    """Whether every alternative starts with a literal character, no two the same (compared
-    case folded, as an inline ``(?i)`` may apply)."""
-    firsts: set[str] = set()
-    for branch in branches:
-        if not branch or branch[0][0] is not sre_constants.LITERAL:
-            return False
-        first = chr(branch[0][1]).casefold()
-        if first in firsts:
-            return False
-        firsts.add(first)
-    return True
-
-
-def _regex_source(pattern: str) -> str:
-    """The pattern with each character NFKC-normalised as messages are, so a full-width
-    ``价格（元）`` matches the half-width ``价格(元)`` a message normalises to; a character
-    that normalises to regex syntax stays a literal."""
-    out: list[str] = []
-    chars = iter(pattern)
-    for ch in chars:
-        if ch == "\\":
-            nxt = next(chars, "")
-            plain = unicodedata.normalize("NFKC", nxt)
-            out.append(re.escape(plain) if plain != nxt else "\\" + nxt)
-            continue
-        plain = unicodedata.normalize("NFKC", ch)
-        out.append(ch if plain == ch else re.escape(plain))
-    return "".join(out)
-
-
-def _compile_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str] | Reason:
-    """The compiled pattern, or why it is refused (syntax, runaway, matches everything)."""
-    if len(pattern) > MAX_PATTERN:
-        return _too_long(pattern)
+def _compile_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str] | Wording:
+    """The compiled pattern, or why ``kit.regex.guard`` refuses it. Patterns are normalised
+    as messages are, and read at most ``MAX_TEXT`` characters, the length the guard's limits
+    were measured at."""
     flags = re.IGNORECASE if case_insensitive else 0
-    source = _regex_source(pattern)
-    try:
-        with warnings.catch_warnings():
-            # ``[[`` and friends compile today but will mean something else in a later
-            # Python (FutureWarning): refuse them now rather than change meaning later.
-            warnings.simplefilter("error", FutureWarning)
-            tree = sre_parser.parse(source, flags)
-            problem = _runaway(tree, False) or _too_broad(tree)
-            if problem is not None:
-                return problem
-            compiled = re.compile(source, flags)
-    except re.error as error:
-        # Positions are in the normalised source; only name one when it is the pattern.
-        known = error.pos is not None and source == pattern
-        where = f" at character {error.pos + 1}" if known and error.pos is not None else ""
-        zh_where = f"（第 {error.pos + 1} 个字符）" if known and error.pos is not None else ""
-        return Reason(f"does not compile: {error.msg}{where}", f"无法编译：{error.msg}{zh_where}")
-    except FutureWarning as warning:
-        return Reason(
-            f"is ambiguous ({warning}): a later Python will read it differently; "
-            "put a backslash before the character it points at",
-            f"写法有歧义（{warning}）：以后的 Python 版本会有不同解释；请在它指出的字符前加反斜杠",
-        )
-    except RecursionError:
-        return Reason("is nested too deeply to compile", "嵌套太深，无法编译")
-    except OverflowError:
-        return Reason("has a repeat count too large to compile", "重复次数太大，无法编译")
-    if all(compiled.search(probe) for probe in _PROBES):
-        return Reason(
-            "matches every message (it can match empty text), so it would answer everything",
-            "能匹配空文本，会回复每一条消息",
-        )
-    return compiled
-
-
-def _too_long(pattern: str) -> Reason:
-    return Reason(
-        f"is {len(pattern)} characters long; at most {MAX_PATTERN} are allowed",
-        f"长度为 {len(pattern)} 个字符，最多 {MAX_PATTERN} 个",
+    return guard(
+        pattern,
+        flags=flags,
+        normalise=True,
+        max_length=MAX_PATTERN,
+        matches_empty=_ANSWERS_EVERYTHING,
     )
+
+
+def _too_long(pattern: str) -> Wording:
+    return too_long(pattern, MAX_PATTERN)
 
 
 # --- validation and compilation -----------------------------------------------------------
@@ -611,19 +417,19 @@ class _Prepared:
 
 
 #: Records one problem of the rule being checked: the field, and what is wrong with it.
-_Complaint = Callable[[str, Reason], None]
+_Complaint = Callable[[str, Wording], None]
 
 
 def _prepare(rule: AutoReplyRule) -> tuple[_Prepared | None, list[RuleProblem]]:
     """Every problem of one rule, and its compiled form when there is none."""
     problems: list[RuleProblem] = []
 
-    def bad(field: str, reason: Reason) -> None:
+    def bad(field: str, reason: Wording) -> None:
         name = rule.name if isinstance(rule.name, str) else ""
         problems.append(RuleProblem(str(rule.id), name, field, reason))
 
     if not isinstance(rule.id, str) or not rule.id.strip():
-        bad("id", Reason("is empty", "为空"))
+        bad("id", Wording("is empty", "为空"))
     if not isinstance(rule.name, str):
         bad("name", _SHAPE["text"])
     kind_ok = isinstance(rule.kind, MatchKind)
@@ -648,7 +454,7 @@ def _check_patterns(
         bad("patterns", _SHAPE["texts"])
         return (), (), ()
     if not patterns:
-        bad("patterns", Reason("there is no pattern to match", "没有任何匹配内容"))
+        bad("patterns", Wording("there is no pattern to match", "没有任何匹配内容"))
     for number, pattern in enumerate(patterns):
         field = f"patterns[{number}]"
         if len(pattern) > MAX_PATTERN:
@@ -656,7 +462,7 @@ def _check_patterns(
             continue
         if rule.kind is MatchKind.REGEX:
             compiled = _compile_regex(pattern, rule.case_insensitive is not False)
-            if isinstance(compiled, Reason):
+            if isinstance(compiled, Wording):
                 bad(field, compiled)
             else:
                 regexes.append(compiled)
@@ -664,7 +470,8 @@ def _check_patterns(
         base = _base(pattern)
         if not base:
             bad(
-                field, Reason("is empty, so it would match every message", "为空，会匹配每一条消息")
+                field,
+                Wording("is empty, so it would match every message", "为空，会匹配每一条消息"),
             )
             continue
         keys.append(_fold(base))
@@ -677,12 +484,12 @@ def _check_reply(rule: AutoReplyRule, bad: _Complaint) -> Template | None:
         bad("reply", _SHAPE["text"])
         return None
     if not rule.reply.strip():
-        bad("reply", Reason("is empty: there is nothing to answer", "为空，没有可回复的内容"))
+        bad("reply", Wording("is empty: there is nothing to answer", "为空，没有可回复的内容"))
         return None
     if len(rule.reply) > MAX_REPLY:
         bad(
             "reply",
-            Reason(
+            Wording(
                 f"is {len(rule.reply)} characters long; at most {MAX_REPLY} fit in one message",
                 f"长度为 {len(rule.reply)} 个字符，一条消息最多 {MAX_REPLY} 个",
             ),
@@ -692,7 +499,7 @@ def _check_reply(rule: AutoReplyRule, bad: _Complaint) -> Template | None:
         return parse(rule.reply, VARIABLES)
     except TemplateError as error:
         known = ", ".join("{" + v + "}" for v in sorted(VARIABLES))
-        bad("reply", Reason(str(error), f"无法使用：{error}（可用变量：{known}）"))
+        bad("reply", Wording(str(error), f"无法使用：{error}（可用变量：{known}）"))
         return None
 
 
@@ -706,11 +513,11 @@ def _check_scope_and_numbers(rule: AutoReplyRule, bad: _Complaint) -> None:
     if not isinstance(rule.tiers, Collection) or not all(
         isinstance(t, str) and t for t in rule.tiers
     ):
-        bad("tiers", Reason("must be a list of tier names", "必须是等级名称列表"))
+        bad("tiers", Wording("must be a list of tier names", "必须是等级名称列表"))
     if not _is_int(rule.cooldown_s) or rule.cooldown_s < 0:
-        bad("cooldown_s", Reason("must be zero or more seconds", "必须是不小于 0 的秒数"))
+        bad("cooldown_s", Wording("must be zero or more seconds", "必须是不小于 0 的秒数"))
     if not _is_number(rule.threshold) or not 0 < rule.threshold <= 100:
-        bad("threshold", Reason("must be above 0 and at most 100", "必须大于 0 且不超过 100"))
+        bad("threshold", Wording("must be above 0 and at most 100", "必须大于 0 且不超过 100"))
     if not _is_int(rule.priority):
         bad("priority", _SHAPE["int"])
     if not isinstance(rule.case_insensitive, bool):
@@ -767,13 +574,15 @@ def compile_rules(
         elif isinstance(item, AutoReplyRule):
             rule = item
         else:
-            what = Reason(f"{type(item).__name__} is not a rule", f"{type(item).__name__} 不是规则")
+            what = Wording(
+                f"{type(item).__name__} is not a rule", f"{type(item).__name__} 不是规则"
+            )
             problems.append(RuleProblem("?", "", "rule", what))
             continue
         ready, found = _prepare(rule)
         if isinstance(rule.id, str) and rule.id in seen:
             name = rule.name if isinstance(rule.name, str) else ""
-            again = Reason("an earlier rule already has this id", "与前面一条规则的 id 重复")
+            again = Wording("an earlier rule already has this id", "与前面一条规则的 id 重复")
             found = [*found, RuleProblem(rule.id, name, "id", again)]
         if isinstance(rule.id, str):
             seen.add(rule.id)
@@ -1056,7 +865,7 @@ class Decision:
     pattern: str
     matched: str
     score: float | None
-    reason: Reason
+    reason: Wording
     action: Action
 
     def to_dict(self) -> dict[str, Any]:
@@ -1067,7 +876,7 @@ class Decision:
             "pattern": self.pattern,
             "matched": self.matched,
             "score": self.score,
-            "reason": {"en": self.reason.en, "zh": self.reason.zh},
+            "reason": self.reason.to_dict(),
             "action": self.action.to_dict(),
         }
 
@@ -1079,13 +888,13 @@ def _echo(text: str) -> str:
     return kept if len(kept) <= _ECHO else kept[:_ECHO] + "…"
 
 
-def _reason(found: Match) -> Reason:
+def _reason(found: Match) -> Wording:
     rule = found.rule
     quoted = _echo(found.matched)
     score_en = f", similarity {found.score:.0f}" if found.score is not None else ""
     score_zh = f"，相似度 {found.score:.0f}" if found.score is not None else ""
     name_zh = f"“{rule.name}”" if rule.name else ""
-    return Reason(
+    return Wording(
         f"auto-reply rule {rule.label} ({rule.kind.value}) matched “{quoted}”{score_en}",
         f"自动回复规则{name_zh}（{rule.id}）{_KIND_ZH[rule.kind]}命中“{quoted}”{score_zh}",
     )

@@ -16,9 +16,9 @@ from typing import Any, ClassVar, NamedTuple, Self
 from shequn.features.moderation.context import History, MessageContext
 from shequn.features.moderation.detect import (
     AD_WORDS,
+    AutomatonIndex,
     IndexFactory,
     Lexicon,
-    LoopIndex,
     Scanned,
     Wording,
     ad_score,
@@ -51,12 +51,11 @@ class Hit(NamedTuple):
 class BannedWords:
     """A list of words, matched on normalised text (``微 信`` and ``V.X`` included).
 
-    ``index_factory`` builds the search: the plain loop by default, a compiled automaton
-    for long lists.
+    ``index_factory`` builds the search: by default one compiled automaton for the list.
     """
 
     words: tuple[str, ...]
-    index_factory: IndexFactory = field(default=LoopIndex, compare=False, repr=False)
+    index_factory: IndexFactory = field(default=AutomatonIndex, compare=False, repr=False)
     lexicon: Lexicon = field(init=False, compare=False, repr=False)
     kind: ClassVar[str] = "banned_words"
 
@@ -210,7 +209,7 @@ class Advertising:
     words: Mapping[str, int] = field(default_factory=lambda: dict(AD_WORDS))
     link_weight: int = 2
     contact_weight: int = 2
-    index_factory: IndexFactory = field(default=LoopIndex, compare=False, repr=False)
+    index_factory: IndexFactory = field(default=AutomatonIndex, compare=False, repr=False)
     lexicon: Lexicon = field(init=False, compare=False, repr=False)
     kind: ClassVar[str] = "advertising"
 

@@ -7,66 +7,42 @@ input, and every built-in regular expression runs in time linear in the text.
 
 What each one reads:
 
-- banned words: the normalised text (see ``normalise``), through a :class:`WordIndex`;
+- banned words: the normalised text (see ``normalise``), through one automaton
+  (:class:`AutomatonIndex`) holding every word of the list;
 - links, invites, phone numbers, operator patterns: the cleaned text (half-width,
   lowercase, invisible characters removed, separators kept);
 - QR codes: nothing. Finding a QR code in pixels is out of scope here; the adapter (or an
   image service in front of it) flags images that carry one and the logic gets that flag.
 
 Texts longer than :data:`MAX_SCAN` characters are scanned up to that length; operator
-patterns see the first :data:`MAX_PATTERN_INPUT`.
+patterns, which pass ``kit.regex.guard`` when saved, see the first :data:`MAX_PATTERN_INPUT`.
 """
 
 from __future__ import annotations
 
 import re
-import re._constants as sre
-import re._parser as sre_parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Protocol
 
 from shequn.features.moderation.normalise import clean, normalise
 from shequn.kit.errors import RuleError as KitRuleError
+from shequn.kit.keywords import KeywordIndex
+from shequn.kit.regex import guard
+from shequn.kit.wording import Wording, is_chinese
 
 #: Longer texts are scanned up to here: beyond every platform's message limit but one
 #: (Matrix), and enough that a message cannot hide its advert after a wall of filler.
 MAX_SCAN = 20_000
 #: The longest regular expression an operator may save.
 MAX_PATTERN = 500
-#: Operator patterns see this much of a message: their cost grows with the text length.
+#: Operator patterns see this much of a message: their cost grows with the text length (the
+#: regex guard's limits hold up to ``kit.regex.MAX_TEXT``, four times this).
 MAX_PATTERN_INPUT = 500
-#: How many steps per text position an operator pattern may multiply up to; see
-#: ``pattern_problems``. At this budget the slowest accepted pattern takes about 0.1 s
-#: on the slowest input of MAX_PATTERN_INPUT characters; typical ones take microseconds.
-PATTERN_BUDGET = 5_000
 
 
-# --- wording and errors -------------------------------------------------------------------
-
-
-def is_chinese(lang: str) -> bool:
-    """``zh``, ``zh-CN``, ``zh_Hans``… read Chinese; anything else reads English."""
-    return lang.lower().startswith("zh")
-
-
-@dataclass(frozen=True, slots=True)
-class Wording:
-    """One sentence in the two languages operators use."""
-
-    en: str
-    zh: str
-
-    def pick(self, lang: str) -> str:
-        return self.zh if is_chinese(lang) else self.en
-
-    def to_dict(self) -> dict[str, str]:
-        return {"en": self.en, "zh": self.zh}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Wording:
-        return cls(str(data.get("en", "")), str(data.get("zh", "")))
+# --- errors -------------------------------------------------------------------------------
 
 
 class RuleError(KitRuleError):
@@ -129,8 +105,8 @@ def scan(text: str | Scanned) -> Scanned:
 class WordIndex(Protocol):
     """A multi-pattern search over normalised text: which of its words occur in ``text``.
 
-    Built once from normalised words; ``find`` returns those found (each once). A compiled
-    automaton (Aho-Corasick) implements this for large lists.
+    Built once from normalised words; ``find`` returns those found, each once, in the order
+    the words were given.
     """
 
     def find(self, text: str) -> list[str]: ...
@@ -139,9 +115,25 @@ class WordIndex(Protocol):
 IndexFactory = Callable[[Sequence[str]], WordIndex]
 
 
+class AutomatonIndex:
+    """The words compiled into one automaton (``kit.keywords.KeywordIndex``, the one
+    auto-reply's keywords use): one pass over the text whatever the number of words, so a
+    list of thousands of banned words costs a message what a list of ten does. The default
+    index of a ``Lexicon``; it finds exactly what ``LoopIndex`` finds."""
+
+    __slots__ = ("_words", "_index")
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self._words = tuple(dict.fromkeys(w for w in words if w))
+        self._index = KeywordIndex(self._words)
+
+    def find(self, text: str) -> list[str]:
+        return [self._words[i] for i in sorted(self._index.find(text))]
+
+
 class LoopIndex:
-    """The plain loop: each word tested with ``in``. Fast enough for the dozens to hundreds
-    of words a community bans; beyond that, pass an automaton's factory."""
+    """The plain loop: each word tested with ``in``. The reference ``AutomatonIndex`` is
+    checked against; one substring search per word per message."""
 
     __slots__ = ("_words",)
 
@@ -153,7 +145,8 @@ class LoopIndex:
 
 
 class Lexicon:
-    """Words as an operator wrote them, normalised and indexed.
+    """Words as an operator wrote them, normalised and indexed (by an ``AutomatonIndex``
+    unless another ``index_factory`` is given).
 
     ``find`` answers with the words as written, so a log shows ``加 V`` and not ``加v``.
     Words that normalise to nothing (``***``) cannot match anything; ``empty`` lists them
@@ -162,7 +155,7 @@ class Lexicon:
 
     __slots__ = ("words", "empty", "_written", "_index")
 
-    def __init__(self, words: Iterable[str], index_factory: IndexFactory = LoopIndex) -> None:
+    def __init__(self, words: Iterable[str], index_factory: IndexFactory = AutomatonIndex) -> None:
         self.words = tuple(words)
         written: dict[str, str] = {}
         empty: list[str] = []
@@ -410,161 +403,50 @@ def find_ad(
 
 # --- operator patterns --------------------------------------------------------------------
 
-_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+#: What moderation says of a pattern that matches the empty text.
+_FLAGS_EVERYTHING = Wording(
+    "matches an empty message, so it would flag every message",
+    "能匹配空消息，会命中所有消息",
+)
 
 
-def _children(op: Any, av: Any) -> list[Any]:
-    """The sub-patterns under one parsed item."""
-    if op in _REPEATS:
-        return [av[2]]
-    if op is sre.SUBPATTERN:
-        return [av[3]]
-    if op is sre.BRANCH:
-        return list(av[1])
-    if op in (sre.ASSERT, sre.ASSERT_NOT):
-        return [av[1]]
-    if op is sre.ATOMIC_GROUP:
-        return [av]
-    if op is sre.GROUPREF_EXISTS:
-        return [branch for branch in av[1:] if branch is not None]
-    return []
-
-
-def _items(parsed: Any) -> Iterable[tuple[Any, Any]]:
-    """Every (op, argument) in a parsed pattern, depth first."""
-    for op, av in parsed:
-        yield op, av
-        for child in _children(op, av):
-            yield from _items(child)
-
-
-def _first_chars(alternative: Any) -> set[int] | None:
-    """The characters an alternative can start with, when that is a short known set."""
-    if not len(alternative):
-        return None
-    op, av = alternative[0]
-    if op is sre.LITERAL:
-        return {av}
-    if op is sre.IN:
-        chars: set[int] = set()
-        for item_op, item_av in av:
-            if item_op is sre.LITERAL:
-                chars.add(item_av)
-            elif item_op is sre.RANGE and item_av[1] - item_av[0] <= 256:
-                chars.update(range(item_av[0], item_av[1] + 1))
-            else:
-                return None
-        return chars
-    if op is sre.SUBPATTERN:
-        return _first_chars(av[3])
-    return None
-
-
-def _ambiguous(branch: Any) -> bool:
-    """Whether two alternatives could both match at the same place: under a repeat, that
-    makes the number of ways to match grow exponentially (``(a|ab)*``)."""
-    seen: set[int] = set()
-    for alternative in branch[1]:
-        chars = _first_chars(alternative)
-        if chars is None or chars & seen:
-            return True
-        seen |= chars
-    return False
-
-
-def _structure_problems(parsed: Any) -> list[Wording]:
-    problems: list[Wording] = []
-    cost = 1
-    for op, av in _items(parsed):
-        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
-            problems.append(
-                Wording(
-                    "back-references (\\1, (?(1)…)) can take exponential time",
-                    "反向引用（\\1、(?(1)…)）可能耗时呈指数增长",
-                )
-            )
-        if op not in _REPEATS:
-            continue
-        low, high, body = av
-        cost *= min(high, MAX_PATTERN_INPUT) + 1
-        if high <= 1:
-            continue
-        inner = list(_items(body))
-        if any(o in _REPEATS and a[1] > 1 for o, a in inner):
-            problems.append(
-                Wording(
-                    "a repeat inside a repeat, like (a+)+, can run for ever",
-                    "嵌套的重复（如 (a+)+）可能无法结束",
-                )
-            )
-        elif any(o is sre.BRANCH and _ambiguous(a) for o, a in inner):
-            problems.append(
-                Wording(
-                    "a repeated choice whose options can start alike, like (a|ab)*, "
-                    "can run for ever",
-                    "重复的多选分支开头可能相同（如 (a|ab)*），可能无法结束",
-                )
-            )
-    if cost > PATTERN_BUDGET:
-        problems.append(
-            Wording(
-                "too many open-ended repeats (*, +, {n,}) multiply each other's work; "
-                "use bounded ones like {0,5}",
-                "开放的重复（*、+、{n,}）太多，相互放大计算量；请改用有上限的写法，如 {0,5}",
-            )
-        )
-    return list(dict.fromkeys(problems))
+def _checked(pattern: str) -> re.Pattern[str] | Wording:
+    """``kit.regex.guard`` on an operator pattern, case-insensitive as the cleaned text is
+    lowercase; the reason, when refused, names the pattern."""
+    found = guard(
+        pattern,
+        flags=re.IGNORECASE,
+        normalise=False,
+        max_length=MAX_PATTERN,
+        matches_empty=_FLAGS_EVERYTHING,
+    )
+    if isinstance(found, re.Pattern):
+        return found
+    if not pattern.strip():
+        return Wording(f"the pattern {found.en}", f"正则{found.zh}")
+    shown = echo(pattern)
+    return Wording(f"/{shown}/: {found.en}", f"/{shown}/：{found.zh}")
 
 
 def pattern_problems(pattern: str) -> list[Wording]:
     """Why an operator's regular expression cannot be used, or an empty list.
 
-    Refused: an empty or over-long pattern, one that does not compile, one that matches
-    the empty text (it would flag every message), back-references, nested repeats,
-    repeated ambiguous choices, and patterns whose repeats multiply past
-    :data:`PATTERN_BUDGET` steps per position (each open-ended repeat counts as the
-    longest text a pattern sees). Python's ``re`` backtracks and cannot be interrupted,
-    so the guard has to be structural.
+    The decision is ``kit.regex.guard``'s, the one every family of rules shares: an empty
+    or over-long pattern, one that does not compile, one that could run away on a hostile
+    message, and one that matches the empty text (it would flag every message) are
+    refused. Python's ``re`` backtracks and cannot be interrupted, so the guard is
+    structural.
     """
-    shown = echo(pattern)
-    if not pattern:
-        return [Wording("the pattern is empty", "正则为空")]
-    if len(pattern) > MAX_PATTERN:
-        return [
-            Wording(
-                f"the pattern is {len(pattern)} characters long; at most {MAX_PATTERN} fit",
-                f"正则有 {len(pattern)} 个字符，最多 {MAX_PATTERN} 个",
-            )
-        ]
-    try:
-        compiled = re.compile(pattern, re.IGNORECASE)
-        parsed = sre_parse.parse(pattern, re.IGNORECASE)
-    except (re.error, RecursionError, OverflowError) as exc:
-        return [
-            Wording(
-                f"/{shown}/ is not a valid regular expression ({exc})",
-                f"/{shown}/ 不是有效的正则表达式（{exc}）",
-            )
-        ]
-    problems = [
-        Wording(f"/{shown}/: {p.en}", f"/{shown}/：{p.zh}") for p in _structure_problems(parsed)
-    ]
-    if not problems and compiled.search("") is not None:
-        problems.append(
-            Wording(
-                f"/{shown}/ matches an empty message, so it would flag every message",
-                f"/{shown}/ 能匹配空消息，会命中所有消息",
-            )
-        )
-    return problems
+    found = _checked(pattern)
+    return [] if isinstance(found, re.Pattern) else [found]
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """A checked operator pattern, compiled case-insensitively; ValueError when refused."""
-    problems = pattern_problems(pattern)
-    if problems:
-        raise ValueError("; ".join(p.en for p in problems))
-    return re.compile(pattern, re.IGNORECASE)
+    found = _checked(pattern)
+    if isinstance(found, Wording):
+        raise ValueError(found.en)
+    return found
 
 
 def find_pattern(text: str | Scanned, patterns: Sequence[re.Pattern[str]]) -> str | None:

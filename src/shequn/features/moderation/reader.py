@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shequn.features.moderation.detect import Wording, echo
+from shequn.features.moderation.detect import echo
+from shequn.kit.wording import Wording
 
 
 class _Reader:

@@ -1,7 +1,8 @@
 """The keyword automaton: it must find exactly what ``for kw in keywords: if kw in text``
-finds, because every FAQ answer of a community hangs on it. Overlapping and nested keywords,
-repeated keywords, astral characters and lone surrogates are where automata usually differ
-from the loop; each is pinned here, and random pattern sets are checked against the loop."""
+finds, because every FAQ answer and every banned word of a community hangs on it.
+Overlapping and nested keywords, repeated keywords, astral characters and lone surrogates
+are where automata usually differ from the loop; each is pinned here, and random pattern
+sets are checked against the loop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shequn.features.autoreply.matcher import KeywordIndex
+from shequn.kit.keywords import KeywordIndex
 
 
 def naive(patterns: list[str], text: str) -> set[int]:
