@@ -21,9 +21,7 @@ from hypothesis import strategies as st
 
 from factories import event
 from shequn.core import ActionType, EventType, Image, Mention, Message, Role, Text
-from shequn.features.autoreply.logic import (
-    MAX_PATTERN,
-    MAX_TEXT,
+from shequn.features.autoreply import (
     AutoReplyRule,
     MatchKind,
     RuleError,
@@ -39,6 +37,7 @@ from shequn.features.autoreply.logic import (
     reply,
     validate_rule,
 )
+from shequn.features.autoreply.rules import MAX_PATTERN, MAX_TEXT
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 G1, G2 = 1, 2

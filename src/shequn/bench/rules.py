@@ -29,7 +29,7 @@ from typing import Any
 
 from shequn.bench.common import json_line
 from shequn.core import Event, EventType, Role
-from shequn.features.autoreply.logic import (
+from shequn.features.autoreply import (
     AutoReplyRule,
     Cooldowns,
     MatchKind,

@@ -3,12 +3,14 @@
 ``load`` reuses the compiled rule set while the community's rules are unchanged (one
 small query tells), reads the cooldowns of its rules and the senders' roles;
 ``step`` asks the pure logic for at most one answer per message; ``save`` writes the
-cooldowns that moved. Commands (``/rules``…) are left to the commands processor.
+cooldowns that moved. Commands (``/rules``…) are left to the commands processor, and
+messages moderation acted on (``skip``: stored event ids, filled by the moderation
+processor earlier in the same batch) get no answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shequn.core import Action, EventType, Role, StoredEvent
-from shequn.features.autoreply.logic import RuleSet, compile_rules, reply
+from shequn.features.autoreply import RuleSet, compile_rules, reply
 from shequn.features.commands.logic import PREFIXES
 from shequn.features.rules.service import AUTOREPLY, autoreply_rules, version
 from shequn.models import Community, Identity, Membership, RuleState
@@ -52,8 +54,9 @@ def _answerable(stored: StoredEvent) -> bool:
 class AutoReplyProcessor:
     name = "autoreply"
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip: Container[int] = frozenset()) -> None:
         self._compiled: dict[int, tuple[tuple[Any, ...], RuleSet]] = {}
+        self.skip = skip
 
     def _ruleset(self, conn: Connection, community_id: int) -> RuleSet:
         stamp = version(conn, community_id, AUTOREPLY)
@@ -106,7 +109,7 @@ class AutoReplyProcessor:
 
     def step(self, state: Batch, stored: StoredEvent) -> Iterable[Action]:
         ruleset = state.rules.get(stored.community_id)
-        if ruleset is None or not _answerable(stored):
+        if ruleset is None or not _answerable(stored) or stored.id in self.skip:
             return ()
         event, gid = stored.event, stored.group_id
         assert gid is not None and event.actor is not None
