@@ -37,6 +37,7 @@ from shequn.core import (
     Segment,
 )
 from shequn.kit.errors import ShequnError
+from shequn.kit.wording import Wording, is_chinese
 
 #: The characters that start a command; the full-width ！ is what a Chinese keyboard types.
 PREFIXES: tuple[str, ...] = ("/", "!", "！")
@@ -105,22 +106,6 @@ MIN_ROLE: Mapping[Verb, Role] = MappingProxyType(
 
 #: Verbs that act on one member, named by an @-mention or by replying to their message.
 NEEDS_TARGET = frozenset(v for v in Verb if v not in (Verb.RULES, Verb.HELP))
-
-
-@dataclass(frozen=True, slots=True)
-class Wording:
-    """One sentence in the two languages operators use."""
-
-    en: str
-    zh: str
-
-    def pick(self, lang: str) -> str:
-        return self.zh if is_chinese(lang) else self.en
-
-
-def is_chinese(lang: str) -> bool:
-    """``zh``, ``zh-CN``, ``zh_Hans``… answer in Chinese; anything else in English."""
-    return lang.lower().startswith("zh")
 
 
 #: The Chinese alias of each verb, used in Chinese usage lines and refusals.
