@@ -14,13 +14,18 @@ from sqlalchemy import Engine
 
 from shequn.adapters.sim import SimWorld
 from shequn.config import Settings, load_settings
+from shequn.core import ActionType
 from shequn.db.engine import WRITE, make_engine
 from shequn.db.migrate import require_current, upgrade
+from shequn.features.admission.processor import AdmissionProcessor
+from shequn.features.admission.ticker import AdmissionTicker
 from shequn.features.analytics.rollup.processor import RollupProcessor
 from shequn.features.autoreply.processor import AutoReplyProcessor
 from shequn.features.commands.processor import CommandsProcessor
 from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
+from shequn.features.moderation.processor import ModerationProcessor
+from shequn.features.moderation.ticker import WindowTicker
 from shequn.features.processor import Processor
 from shequn.kit.clock import Clock, SystemClock
 from shequn.runtime.bot import BotRuntime
@@ -30,15 +35,32 @@ from shequn.runtime.registry import build_entries
 from shequn.runtime.sim_world import seed_world
 from shequn.runtime.ticks import Ticker
 
+#: What each platform's adapter can do, by platform: admission sets name cards only where
+#: the platform lets the bot.
+Capabilities = Mapping[str, frozenset[ActionType]]
 
-def live_processors(*, lang: str = "zh-CN") -> list[Processor[Any]]:
-    """What runs on events the bots hear: the stored state, then the features that act."""
-    return [*default_processors(), CommandsProcessor(lang=lang), AutoReplyProcessor()]
+
+def live_processors(
+    *, lang: str = "zh-CN", capabilities: Capabilities | None = None
+) -> list[Processor[Any]]:
+    """What runs on events the bots hear: the stored state, then the features that act.
+    Moderation goes first, so a message it acted on gets no auto-reply."""
+    moderation = ModerationProcessor(lang=lang)
+    return [
+        *default_processors(),
+        moderation,
+        AdmissionProcessor(lang=lang, capabilities=capabilities),
+        CommandsProcessor(lang=lang),
+        AutoReplyProcessor(skip=moderation.handled),
+    ]
 
 
-def live_tickers(*, lang: str = "zh-CN") -> list[Ticker]:
+def live_tickers(*, lang: str = "zh-CN", capabilities: Capabilities | None = None) -> list[Ticker]:
     """What the bot runtime asks, every few seconds, for work that falls due with time."""
-    return []
+    return [
+        WindowTicker(lang=lang),
+        AdmissionTicker(lang=lang, capabilities=capabilities),
+    ]
 
 
 def default_processors() -> list[Processor[Any]]:
@@ -105,14 +127,16 @@ class App:
             with self.engine.connect() as conn:
                 for cid in sorted({e.community.community_id for e in entries}):
                     seed_world(conn, world, cid)
+        lang = self.settings.locale
+        can = {e.adapter.platform: frozenset(e.adapter.capabilities) for e in entries}
         return BotRuntime(
             self.engine,
             entries,
-            lambda ref: self.ingestor(ref, live_processors(lang=self.settings.locale)),
+            lambda ref: self.ingestor(ref, live_processors(lang=lang, capabilities=can)),
             clock=self.clock,
             dispatch=dispatch,
             world=world,
-            tickers=live_tickers(lang=self.settings.locale),
+            tickers=live_tickers(lang=lang, capabilities=can),
         )
 
     def close(self) -> None:
