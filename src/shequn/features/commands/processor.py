@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select, tuple_
 
 from shequn.core import Action, EventType, Mention, Role, StoredEvent
+from shequn.features.admission.store import rules_texts
 from shequn.features.commands.logic import PREFIXES, respond
 from shequn.models import Identity, Membership
 
@@ -27,6 +28,8 @@ class Roles:
     """The roles of the people a batch's commands involve, by (group id, platform, user)."""
 
     of: dict[tuple[int, str, str], Role] = field(default_factory=dict)
+    #: Each group's rules text, from its welcome rule: what ``/rules`` answers.
+    rules: dict[int, str] = field(default_factory=dict)
 
 
 def _is_command(stored: StoredEvent) -> bool:
@@ -45,10 +48,12 @@ class CommandsProcessor:
 
     def load(self, conn: Connection, batch: Sequence[StoredEvent]) -> Roles:
         wanted: set[tuple[int, str, str]] = set()
+        groups: dict[int, set[int]] = {}
         for stored in batch:
             if not _is_command(stored):
                 continue
             assert stored.group_id is not None and stored.event.actor is not None
+            groups.setdefault(stored.community_id, set()).add(stored.group_id)
             platform = stored.event.platform
             wanted.add((stored.group_id, platform, stored.event.actor))
             message = stored.event.message
@@ -56,6 +61,8 @@ class CommandsProcessor:
                 if isinstance(segment, Mention) and segment.user:
                     wanted.add((stored.group_id, platform, segment.user))
         roles = Roles()
+        for cid, gids in sorted(groups.items()):
+            roles.rules.update(rules_texts(conn, cid, gids))
         keys = sorted(wanted)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
@@ -83,7 +90,7 @@ class CommandsProcessor:
             event,
             sender_role=role_of(event.actor) or Role.MEMBER,
             role_of=role_of,
-            rules_text=self.rules_text,
+            rules_text=state.rules.get(gid, self.rules_text),
             now=event.occurred_at,
             lang=self.lang,
         )
