@@ -27,13 +27,13 @@ from shequn.features.community.setup import CommunityRef, ensure_community
 from shequn.features.moderation.processor import ModerationProcessor
 from shequn.features.moderation.ticker import WindowTicker
 from shequn.features.processor import Processor
+from shequn.features.ticker import Ticker
 from shequn.kit.clock import Clock, SystemClock
 from shequn.runtime.bot import BotRuntime
 from shequn.runtime.ingest import Ingestor
 from shequn.runtime.outbox.dispatcher import DispatchSettings
 from shequn.runtime.registry import build_entries
 from shequn.runtime.sim_world import seed_world
-from shequn.runtime.ticks import Ticker
 
 #: What each platform's adapter can do, by platform: admission sets name cards only where
 #: the platform lets the bot.

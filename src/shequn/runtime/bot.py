@@ -22,12 +22,13 @@ from shequn.adapters.base import Adapter
 from shequn.adapters.sim import SimWorld
 from shequn.core import Event
 from shequn.features.community.setup import CommunityRef
+from shequn.features.ticker import Ticker
 from shequn.kit.clock import Clock
 from shequn.kit.errors import ConfigError, InvalidEvent
 from shequn.runtime.ingest import Ingestor
 from shequn.runtime.outbox.dispatcher import Dispatcher, DispatchSettings, default_worker
 from shequn.runtime.supervisor import Entry, Supervisor
-from shequn.runtime.ticks import TICK_S, Ticker, run_ticks
+from shequn.runtime.ticks import TICK_S, run_ticks
 
 log = logging.getLogger("shequn.runtime")
 

@@ -33,10 +33,10 @@ from shequn.features.admission.arrivals import (
 )
 from shequn.features.admission.store import Loaded, Slot, States, load, purchases_of, seats_of
 from shequn.features.admission.welcome import WelcomeConfig, deletion
+from shequn.features.outbox import Pending
 from shequn.features.rules.kinds import LOBBY, NAMECARD, WELCOME
 from shequn.features.rules.service import StoredRule
 from shequn.models import GroupRule, OutboxRow, OutboxStatus
-from shequn.runtime.outbox.enqueue import Pending
 
 _rule = GroupRule.__table__
 _outbox = OutboxRow.__table__

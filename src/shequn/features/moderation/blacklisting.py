@@ -30,8 +30,8 @@ from shequn.features.moderation.store import (
     page_size,
     workspaces,
 )
+from shequn.features.outbox import Pending, enqueue
 from shequn.models import BlacklistEntry, Community, Identity, Member, ModerationEntry
-from shequn.runtime.outbox.enqueue import Pending, enqueue
 
 _log = ModerationEntry.__table__
 _black = BlacklistEntry.__table__

@@ -40,8 +40,8 @@ from shequn.features.moderation.store import (
     read_reason,
     save_histories,
 )
+from shequn.features.outbox import Pending, enqueue
 from shequn.models import ModerationEntry
-from shequn.runtime.outbox.enqueue import Pending, enqueue
 
 _log = ModerationEntry.__table__
 

@@ -35,12 +35,12 @@ from shequn.core import Action, ActionType
 from shequn.features.moderation import OneOffWindow, Target, Wording, window_actions
 from shequn.features.moderation.store import bounded_key
 from shequn.features.moderation.windows import Window
+from shequn.features.outbox import Pending
 from shequn.features.rules.kinds import WINDOW
 from shequn.features.rules.service import StoredRule, rules_of
 from shequn.kit.errors import ShequnError
 from shequn.kit.timeutil import zone as zone_named
 from shequn.models import Community, GroupRule, RuleState
-from shequn.runtime.outbox.enqueue import Pending
 
 log = logging.getLogger("shequn.features.moderation")
 

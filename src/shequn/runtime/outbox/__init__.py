@@ -1,5 +1,5 @@
 """The outbox: durable actions waiting for the dispatcher."""
 
-from shequn.runtime.outbox.enqueue import Pending, enqueue
+from shequn.features.outbox import Pending, enqueue
 
 __all__ = ["Pending", "enqueue"]
