@@ -49,7 +49,7 @@ def live_processors(
     return [
         *default_processors(),
         moderation,
-        AdmissionProcessor(lang=lang, capabilities=capabilities),
+        AdmissionProcessor(lang=lang, capabilities=capabilities, skip=moderation.handled),
         CommandsProcessor(lang=lang),
         AutoReplyProcessor(skip=moderation.handled),
     ]

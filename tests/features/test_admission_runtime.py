@@ -31,6 +31,7 @@ from shequn.features.admission.service import (
 )
 from shequn.features.admission.store import Loaded, RuleBook
 from shequn.features.admission.ticker import AdmissionTicker
+from shequn.features.moderation.service import blacklist_add
 from shequn.features.rules.service import StoredRule, save_rule
 from shequn.models import (
     Group,
@@ -426,3 +427,34 @@ def test_a_groups_own_rule_replaces_the_communitys_there() -> None:
     assert book.effective("welcome", 9).id == 1
     assert book.effective("welcome", 8) is None, "switched off there: none in that group"
     assert book.effective("admission", 7) is None
+
+
+async def test_a_blacklisted_applicant_is_refused_even_with_the_right_answer(app: App) -> None:
+    cid = app.community("读书会").community_id
+    rule(app, cid, "admission", "入群问题", QUESTION)
+    world = world_with_groups(app.clock, 2)
+    runtime = app.bot_runtime([SIM], world=world)
+    async with running(runtime):
+        world.join("g1", "u9", "老骗子")
+        await until(lambda: _member_of(app, "u9") is not None)
+        with app.engine.begin() as conn:
+            member = _member_of(app, "u9")
+            assert member is not None
+            blacklist_add(conn, cid, member, reason="诈骗", operator_id=None, now=app.clock.now())
+        runtime.dispatcher.wake()
+        await until(lambda: "u9" not in world.groups["g1"].members)
+        world.ask_to_join("g0", "u9", "老骗子", "问题：从哪里知道本群？\n答案：读书会的朋友推荐")
+        await until(lambda: not world.groups["g0"].requests)
+    assert "u9" not in world.groups["g0"].members
+    decided = [p.type for p in world.journal() if p.user == "u9" and p.group == "g0"]
+    assert decided == ["reject_join"]
+    # Refused once, by the blacklist: admission does not decide the request a second time.
+    assert queued(app, ActionType.APPROVE_JOIN) == []
+    assert len(queued(app, ActionType.REJECT_JOIN)) == 1
+
+
+def _member_of(app: App, user: str) -> int | None:
+    with app.engine.connect() as conn:
+        return conn.execute(
+            select(Identity.__table__.c.member_id).where(Identity.__table__.c.external_id == user)
+        ).scalar()

@@ -19,7 +19,7 @@ that no longer builds is not applied, and an operator is told once per version o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -104,8 +104,12 @@ class AdmissionProcessor:
         *,
         lang: str = "zh-CN",
         capabilities: Mapping[str, Collection[ActionType]] | None = None,
+        skip: Container[int] = frozenset(),
     ) -> None:
         self.lang = lang
+        #: Stored event ids moderation acted on in this batch (a blacklisted member's join
+        #: request or join): admission neither approves nor welcomes them.
+        self.skip = skip
         #: What each platform's adapter can do: a name card is set only where SET_CARD is.
         self.capabilities = {p: frozenset(c) for p, c in (capabilities or {}).items()}
         self._rules = RuleCache()
@@ -179,7 +183,7 @@ class AdmissionProcessor:
 
     def step(self, state: Batch, stored: StoredEvent) -> Iterable[Action]:
         book = state.books.get(stored.community_id)
-        if book is None or not _relevant(stored):
+        if book is None or not _relevant(stored) or stored.id in self.skip:
             return ()
         kind = stored.event.type
         if kind is EventType.JOIN_REQUEST:
