@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shequn.kit.wording import Wording, is_chinese
+from shequn.kit.wording import Wording, echo, is_chinese
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,19 @@ def test_a_wording_is_a_value() -> None:
     assert len({Wording("a", "甲"), Wording("a", "甲")}) == 1
     with pytest.raises(AttributeError):
         Wording("a", "甲").en = "b"  # type: ignore[misc]
+
+
+def test_echo_drops_what_would_hide_or_reverse_text_and_clips() -> None:
+
+    assert echo("朋\u200b友\u202e介绍") == "朋友介绍"
+    assert echo("第一行\n第二行\t  尾") == "第一行 第二行 尾"
+    assert echo("x" * 50, 10) == "x" * 10 + "…"
+
+
+@given(st.text(), st.integers(min_value=1, max_value=80))
+def test_echo_is_printable_single_line_and_bounded(text: str, limit: int) -> None:
+
+    shown = echo(text, limit)
+    assert shown.isprintable() or shown == ""
+    assert len(shown) <= limit + 1
+    assert echo(shown, limit + 1) == shown

@@ -9,6 +9,7 @@ from it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,3 +41,19 @@ class Wording:
         version still shows; the ``zh-CN`` key of earlier admission logs is read too."""
         zh = data.get("zh", data.get("zh-CN", ""))
         return cls(str(data.get("en", "")), str(zh))
+
+
+def echo(text: str, limit: int = 40) -> str:
+    """Chat text or an operator's input, safe to repeat in a log, an error or a reply:
+    without control or format characters (an RTL override would reverse the rest of the
+    line), runs of spaces collapsed, and the result is clipped to ``limit`` characters."""
+    kept = " ".join("".join(_shown(ch) for ch in text).split())
+    return kept if len(kept) <= limit else kept[:limit] + "…"
+
+
+def _shown(ch: str) -> str:
+    if ch.isprintable():
+        return ch
+    # Format characters (zero-width spaces, direction overrides) are invisible: drop them,
+    # so "朋​友" reads "朋友"; line breaks, tabs and other controls separate words.
+    return "" if unicodedata.category(ch) == "Cf" else " "

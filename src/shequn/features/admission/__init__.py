@@ -40,7 +40,7 @@ from shequn.features.templating.logic import Template, TemplateError, fill, pars
 from shequn.kit.errors import RuleError as KitRuleError
 from shequn.kit.errors import ShequnError
 from shequn.kit.regex import guard
-from shequn.kit.wording import Wording, is_chinese
+from shequn.kit.wording import Wording, echo, is_chinese
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -306,11 +306,9 @@ def fold(text: str) -> str:
 
 
 def visible(text: str, limit: int = 60) -> str:
-    """Chat text safe to repeat in a log or a reply: no control or format characters (an RTL
-    override would reverse the rest of the line), clipped to ``limit`` characters."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
-    kept = " ".join(kept.split())
-    return kept if len(kept) <= limit else kept[:limit] + "…"
+    """Chat text safe to repeat in a log or a reply (``kit.wording.echo``), admission's
+    length: answers and names are longer than the words other families quote."""
+    return echo(text, limit)
 
 
 # --- guarded regular expressions ----------------------------------------------------------

@@ -8,7 +8,6 @@ service can store both and the same event always decides the same.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from shequn.core import Action, ActionType, Event, EventType, Message, Role
 from shequn.features.autoreply.matching import Match, RuleSet
 from shequn.features.autoreply.rules import ECHO, KIND_ZH, AutoReplyRule, MatchKind, message_text
 from shequn.features.templating.logic import fill
-from shequn.kit.wording import Wording
+from shequn.kit.wording import Wording, echo
 
 # --- replying -----------------------------------------------------------------------------
 
@@ -52,16 +51,9 @@ class Decision:
         }
 
 
-def _echo(text: str) -> str:
-    """Member text safe to quote in a log line: clipped, without control or format
-    characters (an RTL override would reverse the rest of the line)."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    return kept if len(kept) <= ECHO else kept[:ECHO] + "…"
-
-
 def _reason(found: Match) -> Wording:
     rule = found.rule
-    quoted = _echo(found.matched)
+    quoted = echo(found.matched, ECHO)
     score_en = f", similarity {found.score:.0f}" if found.score is not None else ""
     score_zh = f"，相似度 {found.score:.0f}" if found.score is not None else ""
     name_zh = f"“{rule.name}”" if rule.name else ""

@@ -37,7 +37,7 @@ from shequn.core import (
     Segment,
 )
 from shequn.kit.errors import ShequnError
-from shequn.kit.wording import Wording, is_chinese
+from shequn.kit.wording import Wording, echo, is_chinese
 
 #: The characters that start a command; the full-width ！ is what a Chinese keyboard types.
 PREFIXES: tuple[str, ...] = ("/", "!", "！")
@@ -165,13 +165,6 @@ def _bad(verb: Verb, en: str, zh: str) -> CommandError:
     return CommandError(f"{en}\nUsage: {usage.en}", f"{zh}\n用法：{usage.zh}", verb=verb)
 
 
-def _echo(text: str) -> str:
-    """A word of the sender's, safe to repeat in an error: clipped, and without control or
-    format characters (an RTL override would reverse the rest of the error)."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    return kept if len(kept) <= _ECHO else kept[:_ECHO] + "…"
-
-
 # --- durations ----------------------------------------------------------------------------
 
 _UNIT_SECONDS: Mapping[str, int] = MappingProxyType(
@@ -203,7 +196,7 @@ def _seconds(text: str) -> int:
     (``1h30m``, ``1 小时 30 分钟``), full-width digits, and a bare number as minutes.
     """
     raw = unicodedata.normalize("NFKC", text).strip().lower()
-    shown = _echo(text.strip())
+    shown = echo(text.strip(), _ECHO)
     if not raw:
         raise CommandError(
             f"The duration is empty; {_DURATION_HELP.en}.", f"时长为空，{_DURATION_HELP.zh}。"
@@ -389,7 +382,7 @@ def _target(
 ) -> tuple[str, str | None]:
     if mention is not None:
         if not mention.user:
-            who = _echo(mention.name or "")
+            who = echo(mention.name or "", _ECHO)
             raise _bad(
                 verb,
                 f"Cannot tell who @{who} is; pick them from the mention list "

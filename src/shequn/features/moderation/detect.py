@@ -30,7 +30,7 @@ from shequn.features.moderation.normalise import clean, normalise
 from shequn.kit.errors import RuleError as KitRuleError
 from shequn.kit.keywords import KeywordIndex
 from shequn.kit.regex import guard
-from shequn.kit.wording import Wording, is_chinese
+from shequn.kit.wording import Wording, echo, is_chinese
 
 #: Longer texts are scanned up to here: beyond every platform's message limit but one
 #: (Matrix), and enough that a message cannot hide its advert after a wall of filler.
@@ -67,14 +67,6 @@ class RuleError(KitRuleError):
         if is_chinese(lang):
             return f"规则 {self.rule_id!r} {label}：{joined}"
         return f"rule {self.rule_id!r} {label}: {joined}"
-
-
-def echo(text: str, limit: int = 40) -> str:
-    """Part of a chat text or an operator's input, safe to show in a log or an error:
-    without control or format characters (an RTL override would reverse the rest of the
-    line), clipped."""
-    kept = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    return kept if len(kept) <= limit else kept[:limit] + "…"
 
 
 # --- the scanned message ------------------------------------------------------------------
