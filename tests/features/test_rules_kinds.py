@@ -10,6 +10,7 @@ from sqlalchemy import select
 from shequn.app import App
 from shequn.features.rules.kinds import KINDS, UnknownKind, build, check
 from shequn.features.rules.service import (
+    OnePerScope,
     RuleNotFound,
     get_rule,
     rules_of,
@@ -106,3 +107,17 @@ def test_a_misspelt_ladder_field_is_refused_not_ignored() -> None:
         check("ladder", "阶梯", typo)
     with pytest.raises(RuleError, match="unknown field 'ladder.expiry'"):
         check("ladder", "阶梯", {"expiry": 60})
+
+
+def test_a_group_has_one_welcome_and_the_community_one_default(app: App) -> None:
+    cid = app.community("读书会").community_id
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        first = save_rule(conn, cid, "welcome", "欢迎", GOOD["welcome"], now=now)
+        with pytest.raises(OnePerScope) as twice:
+            save_rule(conn, cid, "welcome", "又一个欢迎", GOOD["welcome"], now=now)
+        assert str(first) in twice.value.text("zh-CN") and "edit it" in twice.value.text("en")
+        save_rule(conn, cid, "welcome", "欢迎", GOOD["welcome"], now=now, rule_id=first)
+        save_rule(conn, cid, "autoreply", "另一条", GOOD["autoreply"], now=now)
+        save_rule(conn, cid, "autoreply", "再一条", GOOD["autoreply"], now=now)
+        assert [r.id for r in rules_of(conn, cid, "welcome")] == [first]

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from shequn.features.autoreply import AutoReplyRule
 from shequn.features.rules.kinds import AUTOREPLY, KINDS, build, check
-from shequn.kit.errors import ShequnError
+from shequn.kit.errors import RuleError, ShequnError
+from shequn.kit.wording import is_chinese
 from shequn.models import GroupRule
 
 _r = GroupRule.__table__
@@ -25,6 +26,7 @@ _r = GroupRule.__table__
 __all__ = [
     "AUTOREPLY",
     "KINDS",
+    "OnePerScope",
     "RuleNotFound",
     "StoredRule",
     "autoreply_rules",
@@ -42,6 +44,25 @@ __all__ = [
 
 class RuleNotFound(ShequnError):
     """No rule with that id (and kind) in that community."""
+
+
+class OnePerScope(RuleError):
+    """A second rule of a kind a group has only one of (its welcome, its admission
+    policy, its warning ladder, its name-card format) in the same scope."""
+
+    def __init__(self, kind: str, group_id: int | None, existing: int) -> None:
+        self.kind, self.group_id, self.existing = kind, group_id, existing
+        super().__init__(self.text("en"))
+
+    def lines(self, lang: str) -> list[str]:
+        if is_chinese(lang):
+            where = f"群 {self.group_id}" if self.group_id is not None else "整个社群"
+            return [f"{where}已有一条 {self.kind} 规则（{self.existing}），请编辑它而不是再加一条"]
+        where = f"group {self.group_id}" if self.group_id is not None else "the whole community"
+        return [
+            f"{where} already has a {self.kind} rule ({self.existing}); "
+            "edit it instead of adding another"
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +102,8 @@ def save_rule(
     Raises the family's ``RuleError`` (a ``kit.errors.RuleError``) naming every problem,
     and writes nothing then."""
     stored = check(kind, name, config)
+    if KINDS[kind].one_per_group:
+        _only_one(conn, community_id, kind, group_id, rule_id)
     values = {
         "name": name,
         "config": stored,
@@ -105,6 +128,18 @@ def save_rule(
     if done.rowcount == 0:
         raise RuleNotFound(f"no {kind} rule {rule_id} in this community")
     return rule_id
+
+
+def _only_one(
+    conn: Connection, community_id: int, kind: str, group_id: int | None, rule_id: int | None
+) -> None:
+    scope = _r.c.group_id.is_(None) if group_id is None else _r.c.group_id == group_id
+    query = select(_r.c.id).where(_r.c.community_id == community_id, _r.c.kind == kind, scope)
+    if rule_id is not None:
+        query = query.where(_r.c.id != rule_id)
+    existing = conn.execute(query.limit(1)).scalar()
+    if existing is not None:
+        raise OnePerScope(kind, group_id, existing)
 
 
 def save_autoreply(
