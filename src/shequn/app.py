@@ -27,6 +27,8 @@ from shequn.features.community.setup import CommunityRef, ensure_community
 from shequn.features.moderation.processor import ModerationProcessor
 from shequn.features.moderation.ticker import WindowTicker
 from shequn.features.processor import Processor
+from shequn.features.templates.processor import InviteAttributionProcessor
+from shequn.features.templates.ticker import PoolTicker
 from shequn.features.ticker import Ticker
 from shequn.kit.clock import Clock, SystemClock
 from shequn.runtime.bot import BotRuntime
@@ -48,6 +50,7 @@ def live_processors(
     moderation = ModerationProcessor(lang=lang)
     return [
         *default_processors(),
+        InviteAttributionProcessor(),
         moderation,
         AdmissionProcessor(lang=lang, capabilities=capabilities, skip=moderation.handled),
         CommandsProcessor(lang=lang),
@@ -60,6 +63,7 @@ def live_tickers(*, lang: str = "zh-CN", capabilities: Capabilities | None = Non
     return [
         WindowTicker(lang=lang),
         AdmissionTicker(lang=lang, capabilities=capabilities),
+        PoolTicker(lang=lang, capabilities=capabilities),
     ]
 
 

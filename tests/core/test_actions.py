@@ -49,6 +49,7 @@ REQUIRED: dict[ActionType, tuple[str, ...]] = {
     A.ADD_TAG: ("member_id",),
     A.REMOVE_TAG: ("member_id",),
     A.ADD_POINTS: ("member_id",),
+    A.CREATE_GROUP: ("name",),
 }
 INTERNAL = {A.NOTIFY_OPERATOR, A.ADD_TAG, A.REMOVE_TAG, A.ADD_POINTS}
 
@@ -60,6 +61,7 @@ SAMPLE: dict[str, Any] = {
     "message": Message.of("hello"),
     "target_message": "m-1",
     "duration": timedelta(minutes=10),
+    "name": "读书会 2群",
 }
 
 ids = st.text(min_size=1, max_size=20)
@@ -78,6 +80,7 @@ field_values: dict[str, st.SearchStrategy[Any]] = {
         max_size=3,
     ).map(lambda parts: Message.of(*parts)),
     "target_message": ids,
+    "name": ids,
     # Up to ten years: the outbox stores seconds as a float, exact to the
     # microsecond well beyond that.
     "duration": st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=3650)),

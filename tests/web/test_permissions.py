@@ -27,6 +27,8 @@ PUBLIC = {
     # WeCom signs its callbacks; the adapter checks the signature instead of a session.
     ("GET", "/hooks/wecom/{name}"),
     ("POST", "/hooks/wecom/{name}"),
+    # The rotating invite's page is printed on posters: newcomers have no account.
+    ("GET", "/join/{slug}"),
 }
 MISSING_ID = "987654321"
 

@@ -40,6 +40,8 @@ class ActionType(StrEnum):
     ADD_TAG = "add_tag"
     REMOVE_TAG = "remove_tag"
     ADD_POINTS = "add_points"
+    #: A new group named ``name`` (a Matrix room; on WeCom a join way that opens groups).
+    CREATE_GROUP = "create_group"
 
 
 #: Actions shequn carries out on its own data; no platform is involved.
@@ -71,6 +73,7 @@ _REQUIRED: dict[ActionType, tuple[str, ...]] = {
     ActionType.ADD_TAG: ("member_id",),
     ActionType.REMOVE_TAG: ("member_id",),
     ActionType.ADD_POINTS: ("member_id",),
+    ActionType.CREATE_GROUP: ("name",),
 }
 
 
@@ -98,6 +101,8 @@ class Action:
     params: Mapping[str, Any] = field(default_factory=dict)
     reason: str | None = None
     key: str | None = None
+    #: The name of what the action makes (CREATE_GROUP: the new group's name).
+    name: str | None = None
 
     def __post_init__(self) -> None:
         missing = [name for name in _REQUIRED[self.type] if _absent(getattr(self, name))]
@@ -116,7 +121,16 @@ class Action:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in the outbox."""
         out: dict[str, Any] = {"type": self.type.value}
-        for name in ("platform", "group", "user", "member_id", "target_message", "reason", "key"):
+        for name in (
+            "platform",
+            "group",
+            "user",
+            "member_id",
+            "target_message",
+            "reason",
+            "key",
+            "name",
+        ):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

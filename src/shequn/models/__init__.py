@@ -26,9 +26,15 @@ from shequn.models.rules import (
     RuleState,
 )
 from shequn.models.tags import MemberTag, Tag
+from shequn.models.templates import GroupTemplate, InviteVisit, PoolGroup, PoolState, RotatingInvite
 from shequn.models.tenancy import Community, Workspace
 
 __all__ = [
+    "GroupTemplate",
+    "InviteVisit",
+    "PoolGroup",
+    "PoolState",
+    "RotatingInvite",
     "BlacklistEntry",
     "GroupRule",
     "InviteCode",

@@ -143,7 +143,7 @@ def test_it_is_an_adapter_with_reasons_for_what_it_cannot_do(adapter) -> None:
     assert adapter.account == "7123456789"  # from the token, before any connect
     assert adapter.source == "telegram:7123456789"
     missing = set(ActionType) - adapter.capabilities
-    assert missing == {ActionType.SET_CARD} | INTERNAL
+    assert missing == {ActionType.SET_CARD, ActionType.CREATE_GROUP} | INTERNAL
     for kind in missing:
         assert len(adapter.why_not[kind].split()) >= 5
     assert adapter.repeatable == STATE_SETTING

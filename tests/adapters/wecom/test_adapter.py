@@ -66,7 +66,7 @@ async def test_it_is_an_adapter_that_cannot_be_asked_about_the_past(
 ) -> None:
     assert isinstance(adapter, Adapter)
     assert adapter.source == "wecom:wwd1c3a8e6b2f04a57"
-    assert adapter.capabilities == {ActionType.SEND_MESSAGE}
+    assert adapter.capabilities == {ActionType.SEND_MESSAGE, ActionType.CREATE_GROUP}
     assert adapter.repeatable == frozenset()
     assert adapter.limits.per_group is None
     assert (await adapter.reconcile(send())).outcome is Outcome.UNKNOWN
@@ -321,7 +321,7 @@ async def test_an_unreachable_api_is_transient(
         await adapter.perform(send())
 
 
-UNSUPPORTED = [t for t in ActionType if t is not ActionType.SEND_MESSAGE]
+UNSUPPORTED = [t for t in ActionType if t not in (ActionType.SEND_MESSAGE, ActionType.CREATE_GROUP)]
 
 
 @pytest.mark.parametrize("kind", UNSUPPORTED, ids=[t.value for t in UNSUPPORTED])

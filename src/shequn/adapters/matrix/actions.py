@@ -22,6 +22,11 @@ How each action is done on Matrix:
   to the admin level; ``Done.details`` keeps the previous values, and
   UNMUTE_ALL restores them.
 - SET_ROLE: power level 50 for admin, the room default (0) for member.
+- CREATE_GROUP: a new room named ``action.name``, made by the bot (so it holds the
+  room's top power). Not repeatable: a second call would make a second room. The
+  adapter announces the room to the runtime as a GROUP_UPDATE (the sync does not report
+  the bot's own set-up of a room); ``Done.platform_id`` is the room id and ``Done.url``
+  its matrix.to link, for newcomers.
 
 Keys read from ``action.params``:
 
@@ -33,6 +38,9 @@ Keys read from ``action.params``:
                              room default when absent or None)
 ``previous_events_default``  UNMUTE_ALL: from MUTE_ALL's details (0 when absent)
 ``previous_message_level``   UNMUTE_ALL: from MUTE_ALL's details
+``join_rule``                CREATE_GROUP: ``public`` (anyone with the link; the default),
+                             ``knock`` (ask to join) or ``invite`` (invited only)
+``topic``                    CREATE_GROUP: the room's topic
 
 Errors: the homeserver's ``errcode`` decides. ``M_LIMIT_EXCEEDED`` / HTTP 429
 and any HTTP 5xx are transient (with ``retry_after_ms``), every other error
@@ -93,6 +101,7 @@ CAPABILITIES = frozenset(
         ActionType.SET_ROLE,
         ActionType.APPROVE_JOIN,
         ActionType.REJECT_JOIN,
+        ActionType.CREATE_GROUP,
     }
 )
 WHY_NOT = {
@@ -110,6 +119,14 @@ REPEATABLE = STATE_SETTING | {
 }
 
 T = TypeVar("T")
+
+#: CREATE_GROUP's ``join_rule`` and the room preset that gives it (a knock room starts
+#: private and has its join rule set to ``knock`` in its initial state).
+_JOIN_RULES = {
+    "public": RoomPreset.public_chat,
+    "knock": RoomPreset.private_chat,
+    "invite": RoomPreset.private_chat,
+}
 
 
 def matrix_to(room_id: str, event_id: str) -> str:
@@ -219,6 +236,7 @@ class Performer:
             ActionType.MUTE_ALL: self._mute_all,
             ActionType.UNMUTE_ALL: self._unmute_all,
             ActionType.SET_ROLE: self._set_role,
+            ActionType.CREATE_GROUP: self._create_room,
         }
 
     async def perform(self, action: Action) -> Done:
@@ -333,6 +351,41 @@ class Performer:
             platform_id=event_id,
             url=matrix_to(room, event_id),
             details={"room_id": room, "pinned": pinned},
+        )
+
+    async def _create_room(self, action: Action) -> Done:
+        name = str(action.name)
+        join_rule = action.params.get("join_rule", "public")
+        if join_rule not in _JOIN_RULES:
+            raise PermanentFailure(
+                f"create_group: join_rule must be one of {', '.join(_JOIN_RULES)}, "
+                f"not {join_rule!r}"
+            )
+        topic = action.params.get("topic")
+        initial_state: list[dict[str, Any]] = []
+        if join_rule == "knock":
+            initial_state.append(
+                {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+            )
+        what = f"create the room {name}"
+        created = check(
+            await guarded(
+                self.client.room_create(
+                    name=name,
+                    topic=str(topic) if topic else None,
+                    preset=_JOIN_RULES[join_rule],
+                    initial_state=initial_state,
+                ),
+                what,
+            ),
+            what,
+        )
+        assert isinstance(created, RoomCreateResponse)
+        room = created.room_id
+        return Done(
+            platform_id=room,
+            url=f"https://matrix.to/#/{quote(room, safe='!:')}",
+            details={"room_id": room, "name": name, "creator": self.client.user_id},
         )
 
     # -- membership -------------------------------------------------------

@@ -58,7 +58,7 @@ from shequn.adapters.matrix.actions import (
 )
 from shequn.adapters.matrix.config import MatrixConfig
 from shequn.adapters.matrix.events import PLATFORM, BadEvent, RoomState, convert
-from shequn.core import Action
+from shequn.core import Action, ActionType, Event, EventType
 from shequn.kit.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -369,4 +369,24 @@ class MatrixAdapter(BaseAdapter):
         self.require(action)
         if self._performer is None:
             raise TransientFailure("matrix: not connected")
-        return await self._performer.perform(action)
+        done = await self._performer.perform(action)
+        if action.type is ActionType.CREATE_GROUP and done.platform_id:
+            self._announce(done.platform_id, str(action.name))
+        return done
+
+    def _announce(self, room_id: str, name: str) -> None:
+        """A room the bot made is a new group: say so, as the sync never reports the bot's
+        own set-up of a room (it reports only what the bot does to others)."""
+        self._queue.put(
+            Event(
+                type=EventType.GROUP_UPDATE,
+                platform=PLATFORM,
+                source=self.source,
+                source_id=f"{room_id}:created",
+                occurred_at=self.clock.now(),
+                group=room_id,
+                group_name=name,
+                actor=self.account,
+                payload={"name": name},
+            )
+        )

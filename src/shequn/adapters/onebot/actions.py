@@ -88,6 +88,7 @@ WHY_NOT: Mapping[ActionType, str] = {
         "only be let back in from a QQ client"
     ),
     ActionType.INVITE: "OneBot v11 has no call to invite a member into a group",
+    ActionType.CREATE_GROUP: "OneBot v11 has no call to create a group; a QQ client creates it",
 }
 
 #: The longest mute QQ accepts: 30 days.

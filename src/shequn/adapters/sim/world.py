@@ -247,6 +247,8 @@ class SimWorld:
             assert a.user is not None and a.message is not None
             self.direct.append((a.user, a.message))
             return Done(platform_id=f"dm{next(self._ids)}")
+        if a.type is t.CREATE_GROUP:
+            return self._create_group(str(a.name), account)
         g = self._known(a.group)
         now = self.clock.now()
         if a.type in (t.SEND_MESSAGE, t.REPLY):
@@ -316,6 +318,13 @@ class SimWorld:
             self._emit(EventType.MEMBER_UPDATE, g, user, member.name, payload={name: value})
             return Done()
         raise Unsupported(f"sim cannot {a.type.value}: it is one of shequn's own actions")
+
+    def _create_group(self, name: str, account: str) -> Done:
+        """A new group with the bot as its only (unseated) creator; the platform announces it,
+        as real ones do, so the runtime learns the group from the event."""
+        g = self.add_group(f"new{next(self._ids)}", name)
+        self._emit(EventType.GROUP_UPDATE, g, account, "shequn", payload={"name": name})
+        return Done(platform_id=g.id, url=f"sim://{g.id}", details={"creator": account})
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -106,6 +106,9 @@ WHY_NOT: Mapping[ActionType, str] = {
     ActionType.SET_CARD: (
         "Telegram has no per-group display name; a member's name is the same in every chat"
     ),
+    ActionType.CREATE_GROUP: (
+        "Telegram bots cannot create groups; a person creates one and adds the bot as admin"
+    ),
     **{
         kind: "shequn carries this out on its own data; no chat platform is involved"
         for kind in INTERNAL

@@ -7,12 +7,21 @@ the WeCom client, and lets each customer group receive one such message a day.
 Everything else a moderator does in a customer group (removing, muting, pinning,
 renaming) the owner does by hand in the client; there is no API for it.
 
+CREATE_GROUP cannot make a group at once either: it creates a join way (「加入群聊」QR
+code, 群活码) with ``auto_create_room`` over the pool's current groups, and WeCom opens a
+new group named ``action.name`` plus a number when a customer scans it and those groups
+are full. ``Done.url`` is the QR code; the group itself is announced later by the
+``change_external_chat`` callback of its creation.
+
 ``params`` keys read:
 
 - ``sender`` (SEND_MESSAGE): the member who sends; the configured ``sender`` or the
   group's owner when absent.
 - ``miniprogram`` (SEND_MESSAGE): a mini-program card to attach, an object with
   ``title``, ``appid``, ``page`` and ``pic_media_id`` as WeCom defines them.
+- ``chat_ids`` (CREATE_GROUP, required): the 1 to 5 groups the join way starts from.
+- ``room_base_id`` (CREATE_GROUP): the number WeCom gives the first group it opens.
+- ``state`` (CREATE_GROUP): comes back as the ``entry_source`` of those who join by it.
 """
 
 from __future__ import annotations
@@ -26,9 +35,9 @@ from shequn.adapters.wecom.api import WeComApiError
 from shequn.adapters.wecom.message import MAX_ATTACHMENTS, Rendered
 from shequn.core import ActionType
 
-CAPABILITIES = frozenset({ActionType.SEND_MESSAGE})
-#: A mass send repeated after an unknown outcome would be a second task, so nothing
-#: here is repeatable.
+CAPABILITIES = frozenset({ActionType.SEND_MESSAGE, ActionType.CREATE_GROUP})
+#: A mass send repeated after an unknown outcome would be a second task, and a join way
+#: repeated a second QR code, so nothing here is repeatable.
 REPEATABLE: frozenset[ActionType] = frozenset()
 
 _OWNER_DOES_IT = (

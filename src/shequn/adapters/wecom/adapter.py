@@ -66,7 +66,7 @@ from shequn.adapters.wecom.events import (
     without,
 )
 from shequn.adapters.wecom.message import to_platform
-from shequn.core import Action, Event
+from shequn.core import Action, ActionType, Event
 from shequn.kit.clock import Clock, SystemClock
 from shequn.kit.timeutil import DEFAULT_TIMEZONE, zone
 
@@ -282,7 +282,37 @@ class WeComAdapter(BaseAdapter):
 
     async def perform(self, action: Action) -> Done:
         self.require(action)
+        if action.type is ActionType.CREATE_GROUP:
+            return await self._create_group(action)
         return await self._mass_send(action)
+
+    async def _create_group(self, action: Action) -> Done:
+        """A join way that opens groups named ``action.name`` once the pool's are full."""
+        chat_ids = action.params.get("chat_ids")
+        if not isinstance(chat_ids, list) or not all(isinstance(c, str) for c in chat_ids):
+            raise PermanentFailure(
+                "create_group: params.chat_ids must list the groups the join way starts from"
+            )
+        base, base_id = _numbered(str(action.name))
+        given, state = action.params.get("room_base_id"), action.params.get("state")
+        if isinstance(given, int) and not isinstance(given, bool):
+            base, base_id = str(action.name), given
+        try:
+            join_way = await self.add_join_way(
+                base,
+                chat_ids,
+                auto_create_room=True,
+                room_base_id=base_id,
+                state=str(state) if state else None,
+                remark=str(action.name)[:30],
+            )
+        except ValueError as exc:
+            raise PermanentFailure(f"create_group: {exc}") from None
+        return Done(
+            platform_id=None,
+            url=join_way.qr_code,
+            details={"config_id": join_way.config_id, "room_base_name": base},
+        )
 
     async def _mass_send(self, action: Action) -> Done:
         group, message, today = action.group, action.message, self.today()
@@ -410,6 +440,15 @@ class WeComAdapter(BaseAdapter):
         if not isinstance(template_id, str) or not template_id:
             raise PermanentFailure("WeCom created a welcome template but returned no template_id")
         return template_id
+
+
+def _numbered(name: str) -> tuple[str, int | None]:
+    """A group name ending in a number as WeCom's base name and first number: WeCom names
+    the groups it opens base + number, so "读书会 3" opens "读书会 3", then "读书会 4"."""
+    digits = len(name) - len(name.rstrip("0123456789"))
+    if digits == 0 or digits == len(name) or digits > 6:
+        return name, None
+    return name[:-digits], int(name[-digits:])
 
 
 def _changed(
