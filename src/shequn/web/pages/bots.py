@@ -100,6 +100,7 @@ ACTION_LABELS = {
     ActionType.SET_CARD.value: N_("Set a group nickname"),
     ActionType.SET_ROLE.value: N_("Set a role"),
     ActionType.NOTIFY_OPERATOR.value: N_("Notify operators"),
+    ActionType.CREATE_GROUP.value: N_("Create a group"),
     ActionType.ADD_TAG.value: N_("Add a tag"),
     ActionType.REMOVE_TAG.value: N_("Remove a tag"),
     ActionType.ADD_POINTS.value: N_("Add points"),
