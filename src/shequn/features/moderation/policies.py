@@ -27,6 +27,7 @@ from shequn.features.moderation import Ladder, Policy, Rule
 from shequn.features.rules.kinds import LADDER, MODERATION
 from shequn.features.rules.service import StoredRule, rules_of, version
 from shequn.kit.errors import RuleError, ShequnError
+from shequn.kit.wording import is_chinese
 
 log = logging.getLogger("shequn.features.moderation")
 
@@ -45,7 +46,7 @@ class BrokenRule:
     zh: str
 
     def text(self, lang: str) -> str:
-        return self.zh if lang.lower().startswith("zh") else self.en
+        return self.zh if is_chinese(lang) else self.en
 
 
 @dataclass(frozen=True)

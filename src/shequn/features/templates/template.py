@@ -23,6 +23,7 @@ from typing import Any
 
 from shequn.core import Action, ActionType
 from shequn.kit.errors import RuleError
+from shequn.kit.wording import is_chinese
 
 #: Roles a template gives back; ``owner`` is read as admin (see the module's docstring).
 ROLES = ("admin", "member")
@@ -43,7 +44,7 @@ class Problem:
     zh: str
 
     def text(self, lang: str) -> str:
-        return self.zh if lang.lower().startswith("zh") else self.en
+        return self.zh if is_chinese(lang) else self.en
 
 
 class TemplateError(RuleError):

@@ -40,6 +40,7 @@ from shequn.features.templates.pool import (
 )
 from shequn.features.templates.service import Applied, apply_template
 from shequn.kit.errors import ShequnError
+from shequn.kit.wording import is_chinese
 from shequn.models import Community, Group, OutboxRow, OutboxStatus
 from shequn.models.templates import PoolGroup, PoolState
 
@@ -53,7 +54,7 @@ _GAVE_UP = frozenset({OutboxStatus.FAILED, OutboxStatus.CANCELLED, OutboxStatus.
 
 
 def _say(lang: str, zh: str, en: str) -> str:
-    return zh if lang.lower().startswith("zh") else en
+    return zh if is_chinese(lang) else en
 
 
 class PoolTicker:
