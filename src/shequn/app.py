@@ -21,6 +21,7 @@ from shequn.features.admission.processor import AdmissionProcessor
 from shequn.features.admission.ticker import AdmissionTicker
 from shequn.features.analytics.rollup.processor import RollupProcessor
 from shequn.features.autoreply.processor import AutoReplyProcessor
+from shequn.features.broadcast.ticker import BroadcastTicker
 from shequn.features.commands.processor import CommandsProcessor
 from shequn.features.community.membership import MembershipProcessor
 from shequn.features.community.setup import CommunityRef, ensure_community
@@ -64,6 +65,7 @@ def live_tickers(*, lang: str = "zh-CN", capabilities: Capabilities | None = Non
         WindowTicker(lang=lang),
         AdmissionTicker(lang=lang, capabilities=capabilities),
         PoolTicker(lang=lang, capabilities=capabilities),
+        BroadcastTicker(),
     ]
 
 

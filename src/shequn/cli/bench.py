@@ -98,6 +98,20 @@ def dispatch(
 
 
 @app.command()
+def broadcast(
+    groups: int = typer.Option(500, min=1, help="Simulated groups the post goes to."),
+    db: Database = typer.Option(Database.SQLITE, help="Database to measure."),
+) -> None:
+    """One post fanned out to every group: the time to plan and queue every copy, and the
+    completion time against the rate-limit floor on simulated time."""
+    from shequn.bench.broadcast import bench_broadcast
+
+    with console.status(f"broadcasting one post to {groups} groups ({db.value})…"):
+        figures = bench_broadcast(db.value, groups)
+    print(json_line(figures), flush=True)
+
+
+@app.command()
 def rules(
     rules: int = typer.Option(10_000, min=1, help="Keyword rules in the community."),
     messages: int = typer.Option(50_000, min=100, help="Simulated messages to match."),

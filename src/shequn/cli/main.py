@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shequn import __version__
-from shequn.cli import bench, bot, db, demo, importer, report, serve, simulate, user
+from shequn.cli import bench, bot, broadcast, db, demo, importer, report, serve, simulate, user
 
 app = typer.Typer(
     name="shequn",
@@ -18,6 +18,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(bench.app, name="bench")
 app.add_typer(importer.app, name="import")
 app.add_typer(user.app, name="user")
+app.add_typer(broadcast.app, name="broadcast")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -70,3 +70,68 @@ def enqueue(conn: Connection, items: Sequence[Pending], *, now: datetime) -> int
         .returning(_outbox.c.id)
     )
     return len(conn.execute(stmt, rows).all())
+
+
+def _move_keys(
+    conn: Connection,
+    community_id: int,
+    keys: Sequence[str],
+    sources: Sequence[str],
+    values: dict[str, object],
+) -> int:
+    """Move the community's rows with these keys whose status is one of ``sources``; the
+    status is checked in the update itself, so a row a dispatcher took meanwhile stays."""
+    wanted = sorted(set(keys))
+    moved = 0
+    for start in range(0, len(wanted), 500):
+        moved += len(
+            conn.execute(
+                update(_outbox)
+                .where(
+                    _outbox.c.community_id == community_id,
+                    _outbox.c.idempotency_key.in_(wanted[start : start + 500]),
+                    _outbox.c.status.in_(list(sources)),
+                )
+                .values(**values)
+                .returning(_outbox.c.id)
+            ).all()
+        )
+    return moved
+
+
+def cancel_keys(conn: Connection, community_id: int, keys: Sequence[str], *, now: datetime) -> int:
+    """Take the pending actions with these keys off the queue (a scheduled post withdrawn);
+    actions in flight or done cannot be called back and stay as they are. Returns how
+    many were cancelled."""
+    return _move_keys(
+        conn,
+        community_id,
+        keys,
+        (OutboxStatus.PENDING.value,),
+        {
+            "status": OutboxStatus.CANCELLED.value,
+            "worker": None,
+            "lease_until": None,
+            "updated_at": now,
+        },
+    )
+
+
+def retry_keys(conn: Connection, community_id: int, keys: Sequence[str], *, now: datetime) -> int:
+    """Send the failed and uncertain actions with these keys back to the queue, due now,
+    with a fresh count of attempts. Returns how many went back."""
+    return _move_keys(
+        conn,
+        community_id,
+        keys,
+        (OutboxStatus.FAILED.value, OutboxStatus.UNCERTAIN.value),
+        {
+            "status": OutboxStatus.PENDING.value,
+            "not_before": now,
+            "attempts": 0,
+            "last_error": None,
+            "worker": None,
+            "lease_until": None,
+            "updated_at": now,
+        },
+    )

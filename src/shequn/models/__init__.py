@@ -11,6 +11,13 @@ from shequn.models.activity import (
     TermWeek,
 )
 from shequn.models.audit import AuditEntry
+from shequn.models.broadcast import (
+    BroadcastDelivery,
+    BroadcastJob,
+    BroadcastPost,
+    GroupTag,
+    JobStatus,
+)
 from shequn.models.events import EventRow
 from shequn.models.groups import Group, GroupStatus, Membership
 from shequn.models.imports import ImportJob, ImportStatus
@@ -35,6 +42,11 @@ __all__ = [
     "PoolGroup",
     "PoolState",
     "RotatingInvite",
+    "BroadcastDelivery",
+    "BroadcastJob",
+    "BroadcastPost",
+    "GroupTag",
+    "JobStatus",
     "BlacklistEntry",
     "GroupRule",
     "InviteCode",
