@@ -66,6 +66,7 @@ from shequn.features.broadcast.store import (
     mass_sent,
     pacing_of,
     plan_run,
+    segment_members,
     write_run,
 )
 from shequn.features.broadcast.store import group_infos as _group_infos
@@ -166,7 +167,11 @@ def _check_job(
                 BroadcastError([Problem("schedule", "never runs again", "之后不会再运行")])
             )
     try:
-        audience = resolve_targets(targets, _group_infos(conn, community))
+        audience = resolve_targets(
+            targets,
+            _group_infos(conn, community),
+            segments=segment_members(conn, community, targets),
+        )
     except BroadcastError as exc:
         errors.append(exc)
     try:

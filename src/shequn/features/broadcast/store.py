@@ -32,7 +32,13 @@ from shequn.features.broadcast.plan import Delivery, of_run, plan_fanout
 from shequn.features.broadcast.platforms import PROFILES
 from shequn.features.broadcast.post import Post
 from shequn.features.broadcast.problems import BroadcastError, Problem
-from shequn.features.broadcast.targets import Audience, GroupInfo
+from shequn.features.broadcast.targets import (
+    Audience,
+    GroupInfo,
+    Kind,
+    MemberInfo,
+    parse_targets,
+)
 from shequn.features.outbox import Pending, enqueue
 from shequn.kit.errors import ShequnError
 from shequn.kit.timeutil import DEFAULT_TIMEZONE
@@ -44,7 +50,10 @@ from shequn.models import (
     GroupHour,
     GroupStatus,
     GroupTag,
+    Identity,
+    Member,
     Membership,
+    MemberTag,
     OutboxRow,
     OutboxStatus,
     Tag,
@@ -59,6 +68,9 @@ _d = BroadcastDelivery.__table__
 _j = BroadcastJob.__table__
 _o = OutboxRow.__table__
 _h = GroupHour.__table__
+_i = Identity.__table__
+_mem = Member.__table__
+_mt = MemberTag.__table__
 
 #: Outbox states of a copy that has gone or may still go: what counts against a cap.
 LIVE = (
@@ -167,6 +179,62 @@ def group_infos(conn: Connection, community: CommunityInfo) -> list[GroupInfo]:
         )
         for r in rows
     ]
+
+
+def segment_members(
+    conn: Connection, community: CommunityInfo, spec: str
+) -> dict[str, list[MemberInfo]]:
+    """The members of each ``segment:NAME`` the spec names: the members carrying the
+    workspace tag NAME who sit in one of the community's groups now. Each is reached on
+    one account, one whose platform takes direct messages where they have such an
+    account. A spec that cannot be read names no segment here (resolving reports it)."""
+    try:
+        names = sorted({s.value for s in parse_targets(spec) if s.kind is Kind.SEGMENT})
+    except BroadcastError:
+        return {}
+    if not names:
+        return {}
+    seated = (
+        select(_m.c.member_id)
+        .join(_g, _g.c.id == _m.c.group_id)
+        .where(_g.c.community_id == community.id, _m.c.left_at.is_(None))
+    )
+    rows = conn.execute(
+        select(_t.c.name, _i.c.member_id, _i.c.platform, _i.c.external_id, _mem.c.display_name)
+        .select_from(
+            _t.join(_mt, _mt.c.tag_id == _t.c.id)
+            .join(_i, _i.c.member_id == _mt.c.member_id)
+            .join(_mem, _mem.c.id == _mt.c.member_id)
+        )
+        .where(
+            _t.c.workspace_id == community.workspace_id,
+            _t.c.name.in_(names),
+            _mt.c.member_id.in_(seated),
+        )
+        .order_by(_t.c.name, _i.c.member_id, _i.c.id)
+    ).all()
+    chosen: dict[tuple[str, int], MemberInfo] = {}
+    for tag, member_id, platform, user, name in rows:
+        profile = PROFILES.get(platform)
+        reachable = profile is not None and profile.direct_messages
+        kept = chosen.get((tag, member_id))
+        if kept is not None and (kept.supports_dm or not reachable):
+            continue
+        chosen[(tag, member_id)] = MemberInfo(
+            member_id=member_id,
+            platform=platform,
+            user=user,
+            name=name or "",
+            community=community.name,
+            community_id=community.id,
+            supports_dm=reachable,
+            zone=community.zone,
+            lang=community.lang,
+        )
+    out: dict[str, list[MemberInfo]] = {}
+    for (tag, _), info in chosen.items():
+        out.setdefault(tag, []).append(info)
+    return out
 
 
 def pacing_of(data: Mapping[str, Any] | None) -> Pacing:

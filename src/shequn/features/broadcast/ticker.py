@@ -35,6 +35,7 @@ from shequn.features.broadcast.store import (
     group_infos,
     pacing_of,
     plan_run,
+    segment_members,
     write_run,
 )
 from shequn.features.broadcast.targets import resolve_targets
@@ -102,7 +103,11 @@ class BroadcastTicker:
     ) -> list[Delivery]:
         try:
             post = parse_post({**job.data, "id": str(job.post_id)})
-            audience = resolve_targets(job.targets, group_infos(conn, community))
+            audience = resolve_targets(
+                job.targets,
+                group_infos(conn, community),
+                segments=segment_members(conn, community, job.targets),
+            )
             pacing = pacing_of(job.pacing)
         except BroadcastError as exc:
             log.warning(
