@@ -129,7 +129,9 @@ def test_a_post_too_long_for_a_targeted_platform_is_refused_before_sending(app: 
     add_groups(app, community, 1, platform="wecom", prefix="wx")
     post_id = _post(app, community.community_id, {"text": "长" * 2000})
     with app.engine.connect() as conn:
-        (rendered,) = preview(conn, community.community_id, post_id, targets="all", lang="zh-CN")
+        (rendered,) = preview(
+            conn, community.community_id, post_id, targets="all", lang="zh-CN", now=app.clock.now()
+        )
     assert rendered.platform == "wecom" and not rendered.ok
     with pytest.raises(BroadcastError, match="4,000"):
         _schedule(app, community.community_id, post_id, "all")

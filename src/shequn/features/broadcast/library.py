@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -195,7 +195,7 @@ def preview(
     *,
     targets: str | None,
     lang: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[Rendered]:
     """The post as each platform among the targeted groups (every platform the community
     has, without targets) will show it, variables filled for the first such group."""
@@ -212,7 +212,7 @@ def preview(
     for g in groups:
         if g.platform in PROFILES:
             first.setdefault(g.platform, g)
-    today = local_date(now or datetime.now(UTC), community.zone)
+    today = local_date(now, community.zone)
     return [
         render_checked(
             post,

@@ -299,7 +299,14 @@ def run_preview(
     try:
         with web_of(request).read() as conn:
             readers = reader_lang(conn, community_id)
-            return broadcast.preview(conn, community_id, source, targets=targets, lang=readers)
+            return broadcast.preview(
+                conn,
+                community_id,
+                source,
+                targets=targets,
+                lang=readers,
+                now=web_of(request).app.clock.now(),
+            )
     except broadcast.BroadcastNotFound as error:
         raise not_found(error) from None
     except BroadcastError as error:

@@ -74,7 +74,9 @@ def _check(
             groups = resolve_targets(form.targets, broadcast.group_infos(conn, cid)).groups
             check["matched"] = len(groups)
             readers = reader_lang(conn, cid)
-            rendered = broadcast.preview(conn, cid, post_id, targets=form.targets, lang=readers)
+            rendered = broadcast.preview(
+                conn, cid, post_id, targets=form.targets, lang=readers, now=now
+            )
             at = _run_at(form, when, page.community.timezone, now)
             conflicts = broadcast.wecom_conflicts_for(conn, cid, list(groups), at)
     except broadcast.BroadcastNotFound:
