@@ -33,6 +33,7 @@ from shequn.models.rules import (
     RuleState,
 )
 from shequn.models.tags import MemberTag, Tag
+from shequn.models.tasks import OperatorTask
 from shequn.models.templates import GroupTemplate, InviteVisit, PoolGroup, PoolState, RotatingInvite
 from shequn.models.tenancy import Community, Workspace
 
@@ -77,6 +78,7 @@ __all__ = [
     "MemberTag",
     "Membership",
     "Operator",
+    "OperatorTask",
     "OutboxRow",
     "OutboxStatus",
     "Tag",

@@ -26,6 +26,7 @@ from shequn.features.ticker import Ticker
 from shequn.kit.clock import Clock
 from shequn.kit.errors import ConfigError, InvalidEvent
 from shequn.runtime.ingest import Ingestor
+from shequn.runtime.internal import InternalActions
 from shequn.runtime.outbox.dispatcher import Dispatcher, DispatchSettings, default_worker
 from shequn.runtime.supervisor import Entry, Supervisor
 from shequn.runtime.ticks import TICK_S, run_ticks
@@ -83,7 +84,12 @@ class BotRuntime:
                 )
             routes[route] = entry.adapter
         self.dispatcher = Dispatcher(
-            engine, routes, clock=clock, settings=dispatch, worker=self.worker
+            engine,
+            routes,
+            clock=clock,
+            settings=dispatch,
+            worker=self.worker,
+            internal=InternalActions(engine, clock=clock),
         )
         self.supervisor = Supervisor(
             engine, self.entries, self._heard, clock=clock, worker=self.worker
