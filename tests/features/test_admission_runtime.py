@@ -20,6 +20,7 @@ from dispatching import rows, world_with_groups
 from factories import START, event
 from shequn.app import App, default_processors
 from shequn.core import ActionType, EventType, Mention, Message
+from shequn.db.engine import WRITE
 from shequn.features.admission.processor import AdmissionProcessor
 from shequn.features.admission.service import (
     CodeError,
@@ -437,10 +438,14 @@ async def test_a_blacklisted_applicant_is_refused_even_with_the_right_answer(app
     async with running(runtime):
         world.join("g1", "u9", "老骗子")
         await until(lambda: _member_of(app, "u9") is not None)
-        with app.engine.begin() as conn:
-            member = _member_of(app, "u9")
-            assert member is not None
-            blacklist_add(conn, cid, member, reason="诈骗", operator_id=None, now=app.clock.now())
+        member = _member_of(app, "u9")
+        assert member is not None
+        with app.engine.connect() as conn:
+            conn.execution_options(**WRITE)  # the runtime writes too: take the lock up front
+            with conn.begin():
+                blacklist_add(
+                    conn, cid, member, reason="诈骗", operator_id=None, now=app.clock.now()
+                )
         runtime.dispatcher.wake()
         await until(lambda: "u9" not in world.groups["g1"].members)
         world.ask_to_join("g0", "u9", "老骗子", "问题：从哪里知道本群？\n答案：读书会的朋友推荐")
