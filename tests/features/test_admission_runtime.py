@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +16,9 @@ from sqlalchemy import insert, select
 
 from dispatching import rows, world_with_groups
 from factories import START, event
+from running import running, until, write
 from shequn.app import App, default_processors
 from shequn.core import ActionType, EventType, Mention, Message
-from shequn.db.engine import WRITE
 from shequn.features.admission.processor import AdmissionProcessor
 from shequn.features.admission.service import (
     CodeError,
@@ -44,7 +42,6 @@ from shequn.models import (
     RuleState,
     Tag,
 )
-from shequn.runtime.bot import BotRuntime
 from shequn.runtime.ticks import run_ticks
 
 pytestmark = pytest.mark.anyio
@@ -83,27 +80,6 @@ def tick(app: App, ticker: AdmissionTicker) -> int:
     return report.queued
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running(runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
-    runtime.tick_s = 3600  # the tests tick by hand, when the clock says work is due
-    task = asyncio.create_task(runtime.run())
-    await runtime.started()
-    await until(lambda: runtime.supervisor.states.get("sim-bot") == "connected")
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
-        await task
-
-
 def settled(app: App) -> bool:
     """Nothing due now is left in the outbox for the platform."""
     now = app.clock.now()
@@ -121,7 +97,7 @@ async def test_screening_answers_let_members_in_or_turn_them_away(app: App) -> N
     rule(app, cid, "admission", "入群问题", QUESTION)
     world = world_with_groups(app.clock, 1)
     runtime = app.bot_runtime([SIM], world=world)
-    async with running(runtime):
+    async with running(runtime, tick_s=3600):
         world.ask_to_join("g0", "u7", "小李", "问题：从哪里知道本群？\n答案：读书会的朋友推荐")
         world.ask_to_join("g0", "u8", "路人", "问题：从哪里知道本群？\n答案：随便看看")
         await until(lambda: not world.groups["g0"].requests)
@@ -314,7 +290,7 @@ async def test_newcomers_arriving_together_get_one_welcome_deleted_later(app: Ap
     world = world_with_groups(app.clock, 1)
     runtime = app.bot_runtime([SIM], world=world)
     group = world.groups["g0"]
-    async with running(runtime):
+    async with running(runtime, tick_s=3600):
         for user, name in (("n1", "小一"), ("n2", "小二"), ("n3", "小三")):
             world.join("g0", user, name)
             app.clock.advance(timedelta(seconds=10))
@@ -356,7 +332,7 @@ async def test_the_lobby_promotes_a_member_once_after_their_days(app: App) -> No
     rule(app, cid, "lobby", "客厅", lobby)
     world = world_with_groups(app.clock, 2, members=0)
     runtime = app.bot_runtime([SIM], world=world)
-    async with running(runtime):
+    async with running(runtime, tick_s=3600):
         world.join("g0", "u9", "小王")
         world.say("g0", "u9", "大家好")
         world.say("g0", "u9", "大家好，我是小王，在杭州做产品经理")
@@ -387,7 +363,7 @@ async def test_a_card_is_set_where_the_platform_allows_it(app: App) -> None:
     rule(app, cid, "namecard", "名片", {"text": "{number}-{nickname}"})
     world = world_with_groups(app.clock, 1)
     runtime = app.bot_runtime([SIM], world=world)
-    async with running(runtime):
+    async with running(runtime, tick_s=3600):
         world.join("g0", "u9", "小王")
         await until(lambda: world.groups["g0"].members["u9"].card == "1-小王")
         await until(lambda: runtime.stats.stored == 2)  # the join, then the card change
@@ -435,17 +411,13 @@ async def test_a_blacklisted_applicant_is_refused_even_with_the_right_answer(app
     rule(app, cid, "admission", "入群问题", QUESTION)
     world = world_with_groups(app.clock, 2)
     runtime = app.bot_runtime([SIM], world=world)
-    async with running(runtime):
+    async with running(runtime, tick_s=3600):
         world.join("g1", "u9", "老骗子")
         await until(lambda: _member_of(app, "u9") is not None)
         member = _member_of(app, "u9")
         assert member is not None
-        with app.engine.connect() as conn:
-            conn.execution_options(**WRITE)  # the runtime writes too: take the lock up front
-            with conn.begin():
-                blacklist_add(
-                    conn, cid, member, reason="诈骗", operator_id=None, now=app.clock.now()
-                )
+        with write(app) as conn:  # the runtime writes too: take the lock up front
+            blacklist_add(conn, cid, member, reason="诈骗", operator_id=None, now=app.clock.now())
         runtime.dispatcher.wake()
         await until(lambda: "u9" not in world.groups["g1"].members)
         world.ask_to_join("g0", "u9", "老骗子", "问题：从哪里知道本群？\n答案：读书会的朋友推荐")

@@ -3,9 +3,6 @@ ticker, and the bot runtime end to end on the simulated platform, on both databa
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +14,7 @@ from sqlalchemy import insert, select
 
 from dispatching import rows, world_with_groups
 from factories import START, event
+from running import running, until
 from shequn.app import App, live_processors
 from shequn.core import ActionType, EventType, Mention, Message
 from shequn.features.community.setup import CommunityRef
@@ -36,7 +34,6 @@ from shequn.features.moderation.store import histories
 from shequn.features.moderation.ticker import STATE_KEY, WindowTicker, opened_at
 from shequn.features.rules.service import StoredRule, save_rule, set_enabled
 from shequn.models import Group, GroupRule, Identity, RuleState
-from shequn.runtime.bot import BotRuntime
 
 pytestmark = pytest.mark.anyio
 SIM = {"kind": "sim", "name": "sim-bot", "community": "社群"}
@@ -80,26 +77,6 @@ def member_of(app: App, user: str) -> int:
 def entries(app: App, cid: int, **kw: Any):
     with app.engine.connect() as conn:
         return log_entries(conn, cid, **kw)
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running(runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
-    task = asyncio.create_task(runtime.run())
-    await runtime.started()
-    await until(lambda: runtime.supervisor.states.get("sim-bot") == "connected")
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
-        await task
 
 
 # --- end to end on the bot runtime --------------------------------------------------------

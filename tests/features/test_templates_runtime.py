@@ -4,20 +4,17 @@ template; where the platform cannot create it, an operator is given the task, on
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from dispatching import world_with_groups
+from running import running, until, write
 from shequn.adapters.base import Unsupported
 from shequn.adapters.sim import SimWorld
 from shequn.app import App
 from shequn.core import Event, EventType
-from shequn.db.engine import WRITE
 from shequn.features.rules.service import rules_of, save_rule
 from shequn.features.templates.invites import create_invite, record_visit
 from shequn.features.templates.places import add_to_pool, fill_place, pool_of
@@ -34,36 +31,6 @@ FAQ = {"kind": "contains", "patterns": ["报名"], "reply": "报名链接在群�
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running(runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
-    task = asyncio.create_task(runtime.run())
-    await runtime.started()
-    await until(lambda: runtime.supervisor.states.get("sim-bot") == "connected")
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
-        await task
-
-
-@contextmanager
-def write(app: App) -> Iterator[Connection]:
-    """A write transaction that waits its turn (BEGIN IMMEDIATE on SQLite), as the
-    runtime's own do, so it never deadlocks with them."""
-    with app.engine.connect() as conn:
-        conn.execution_options(**WRITE)
-        with conn.begin():
-            yield conn
 
 
 def pool_keys(app: App) -> set[str]:

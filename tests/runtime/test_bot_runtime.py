@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import select
 
 from dispatching import put, sends, world_with_groups
+from running import running, until
 from shequn.adapters.base import ConnectionLost
 from shequn.adapters.sim import Refused, SimAdapter, SimWorld
 from shequn.app import App
 from shequn.core import Action, ActionType, Event, EventType, Mention, Message
 from shequn.kit.errors import ConfigError
 from shequn.models import AdapterStatus, EventRow, Group, Identity, Membership
-from shequn.runtime.bot import BotRuntime
 from shequn.runtime.supervisor import Entry, Supervisor
 
 pytestmark = pytest.mark.anyio
@@ -26,27 +24,6 @@ SIM = {"kind": "sim", "name": "sim-bot", "community": "社群"}
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running(runtime: BotRuntime) -> AsyncIterator[BotRuntime]:
-    task = asyncio.create_task(runtime.run())
-    await runtime.started()
-    names = [e.name for e in runtime.entries]
-    await until(lambda: all(runtime.supervisor.states.get(n) == "connected" for n in names))
-    try:
-        yield runtime
-    finally:
-        runtime.stop()
-        await task
 
 
 def count(app: App, table) -> int:

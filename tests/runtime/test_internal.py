@@ -9,7 +9,6 @@ task an operator can see.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import insert, select, update
 
 from dispatching import SimulatedTime, put, rows, world_with_groups
 from factories import START, event
+from running import until
 from shequn.app import App
 from shequn.core import Action, ActionType, Message
 from shequn.features.community.merge import merge_members
@@ -216,14 +216,6 @@ async def test_the_performer_alone_is_idempotent_by_key(app: App) -> None:
 
 
 # --- end to end ---------------------------------------------------------------------------
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
 
 
 async def test_a_request_held_by_a_broken_rule_reaches_the_operator_inbox(app: App) -> None:

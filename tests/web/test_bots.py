@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text, update
 
+from running import until
 from shequn.adapters.sim import SimWorld
 from shequn.core import Action, ActionType, Message
 from shequn.db.engine import WRITE
@@ -114,14 +115,6 @@ async def walk(c: Any, **params: Any) -> list[OutboxItem]:
 
 def rows_shown(page: str) -> list[int]:
     return [int(x) for x in re.findall(r'<tr data-action="(\d+)">', page)]
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager
