@@ -55,7 +55,7 @@ schema = schemathesis.openapi.from_asgi(f"{API_PREFIX}/openapi.json", _schema_so
 
 @schema.parametrize()
 @settings(
-    max_examples=20,
+    max_examples=8,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
