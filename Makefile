@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/shequn demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from broadcasting import add_groups, copies
 from shequn.app import App
+from shequn.cli import common
 from shequn.cli.main import app
 from shequn.models import BroadcastJob, BroadcastPost
 
@@ -22,6 +23,9 @@ runner = CliRunner()
 def shequn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     monkeypatch.setenv("SHEQUN_DATABASE_URL", f"sqlite:///{tmp_path / 'broadcast.db'}")
     monkeypatch.chdir(tmp_path)
+    # The shared console measured its width when it was imported, wherever that was: give
+    # the tables room so a schedule is never wrapped across lines.
+    monkeypatch.setattr(common.console, "width", 200)
     made = App.create()
     made.migrate()
     community = made.community("读书会")
