@@ -19,37 +19,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
 
-from shequn.adapters.sim import SimAdapter, SimPlatformConfig, SimWorld
+from shequn.adapters.sim import SimWorld
 from shequn.app import App
 from shequn.bench.common import scratch_database
-from shequn.bench.dispatch import PER_ACCOUNT_PER_SECOND, PER_GROUP_PER_MINUTE, floor_seconds
+from shequn.bench.dispatch import (
+    floor_seconds,
+    limited_dispatcher,
+)
 from shequn.config import Settings
 from shequn.db.engine import WRITE
 from shequn.features.broadcast.report import delivery_report
 from shequn.features.broadcast.service import save_post, schedule_post
 from shequn.kit.clock import FrozenClock
 from shequn.models import Group
-from shequn.runtime.outbox.dispatcher import Dispatcher, DispatchSettings
 
 TARGET_RATIO = 0.95
 TARGET_ENQUEUE_S = 1.0
 #: A Monday, 10:00 in Shanghai: outside any quiet hours.
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 POST = {"title": "分享会提醒", "text": "{group} 的朋友们：周五晚八点分享会，{date}，不见不散"}
-
-
-class _SimulatedTime:
-    def __init__(self, clock: FrozenClock) -> None:
-        self.clock = clock
-
-    async def __call__(self, seconds: float, wake: asyncio.Event) -> None:
-        self.clock.advance(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
 
 
 def _groups(app: App, workspace_id: int, community_id: int, groups: int) -> SimWorld:
@@ -101,19 +94,7 @@ def bench_broadcast(db: str, groups: int) -> dict[str, Any]:
                         now=clock.now(),
                     )
                 enqueue_s = time.perf_counter() - started
-            config = SimPlatformConfig(
-                community="bench",
-                per_group_per_minute=PER_GROUP_PER_MINUTE,
-                per_account_per_second=PER_ACCOUNT_PER_SECOND,
-            )
-            adapter = SimAdapter(config, world)
-            dispatcher = Dispatcher(
-                app.engine,
-                {(ref.community_id, "sim"): adapter},
-                clock=clock,
-                settings=DispatchSettings(batch=500),
-                sleep=_SimulatedTime(clock),
-            )
+            dispatcher, adapter = limited_dispatcher(app, ref.community_id, world, clock)
             began = clock.now()
             wall = time.perf_counter()
             asyncio.run(dispatcher.run_until_idle())
